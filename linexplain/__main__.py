@@ -1,0 +1,5 @@
+"""``python -m linexplain``."""
+
+from .cli import run
+
+run()

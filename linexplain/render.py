@@ -1,0 +1,205 @@
+"""Output: plain text when piped (or ``NO_COLOR``), rich tables on a terminal, and JSON.
+
+A command's explanation is a title plus :class:`Section` tables; the same sections are written
+as aligned plain text or as rich tables, so both outputs always say the same thing.
+rich is imported only when a terminal asks for it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from .shapes import Product, ShapeReport, product_as_written
+from .spec import format_shape
+
+
+@dataclass
+class Section:
+    """One titled table of an explanation, with optional notes under it."""
+
+    title: str
+    rows: list[tuple[str, ...]] = field(default_factory=list)
+    header: tuple[str, ...] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Explanation:
+    """What a command prints: a title line, a summary line, then sections."""
+
+    title: str
+    summary: str = ""
+    sections: list[Section] = field(default_factory=list)
+
+
+def use_rich(stream: TextIO) -> bool:
+    """Rich output only on a terminal, and never when ``NO_COLOR`` is set."""
+    return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def emit(explanation: Explanation, stream: TextIO | None = None) -> None:
+    """Write an explanation: rich on a terminal, plain text otherwise."""
+    stream = stream or sys.stdout
+    if use_rich(stream):
+        _emit_rich(explanation, stream)
+    else:
+        stream.write(plain(explanation))
+
+
+def emit_json(data: Any, stream: TextIO | None = None) -> None:
+    """Write ``data`` as indented JSON, keys in contract order."""
+    (stream or sys.stdout).write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def _styled_lines(explanation: Explanation) -> list[tuple[str, str]]:
+    """The explanation as aligned lines, each with a rich style name for terminals."""
+    lines = [(explanation.title, "bold")]
+    if explanation.summary:
+        lines.append((explanation.summary, "cyan"))
+    for section in explanation.sections:
+        lines += [("", ""), (section.title, "bold underline")]
+        table = ([section.header] if section.header else []) + section.rows
+        widths = [
+            max(len(row[i]) for row in table if i < len(row))
+            for i in range(max((len(row) for row in table), default=0))
+        ]
+        for number, row in enumerate(table):
+            cells = [cell.ljust(widths[i]) for i, cell in enumerate(row)]
+            style = "dim" if section.header and number == 0 else ""
+            lines.append((("  " + "  ".join(cells)).rstrip(), style))
+        lines += [(f"  {note}", "italic") for note in section.notes]
+    return lines
+
+
+def plain(explanation: Explanation) -> str:
+    """The explanation as plain, aligned text with no escape codes."""
+    return "".join(text + "\n" for text, _ in _styled_lines(explanation))
+
+
+def _emit_rich(explanation: Explanation, stream: TextIO) -> None:
+    from rich.console import Console
+    from rich.text import Text
+
+    text = Text()
+    for line, style in _styled_lines(explanation):
+        text.append(line + "\n", style=style or None)
+    Console(file=stream, highlight=False, soft_wrap=True).print(text, end="")
+
+
+def count(value: Product | int) -> str:
+    """A count for people: ``1,234,567 (≈1.23e6)`` or a symbolic product like ``9*C*N``."""
+    value = value if isinstance(value, Product) else Product(value)
+    if not value.is_int:
+        return str(value)
+    n = value.coeff
+    if n < 10**6:
+        return f"{n:,}"
+    mantissa, exponent = f"{n:.3g}".split("e+")
+    return f"{n:,} (≈{mantissa}e{int(exponent)})"
+
+
+def nbytes(value: Product) -> str:
+    """Bytes for people: ``48 B``, ``1.5 GiB (1,610,612,736 B)``, or ``12*C*N B``."""
+    if not value.is_int:
+        return f"{value} B"
+    n = value.coeff
+    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.3g} {unit} ({n:,} B)"
+    return f"{n} B"
+
+
+def shape_explanation(report: ShapeReport) -> Explanation:
+    """The text of ``linexplain shape``: the rule, each dim's reading, counts, memory."""
+    r = report
+    ins, outs = format_shape(r.input_shape), format_shape(r.output_shape)
+    rows = product_as_written(r.leading)
+    title = f"nn.Linear(in_features={r.in_features}, out_features={r.out_features}, bias={r.bias})"
+    summary = (
+        f"{ins} → {outs}: only the last dim changes, in_features {r.in_features} → "
+        f"out_features {r.out_features}"
+    )
+    reading = Section(
+        "Reading each dim (from the right)",
+        [(str(i), str(d), role) for i, (d, role) in enumerate(r.reading)],
+        header=("dim", "size", "what it counts"),
+    )
+    for name, size in r.bindings.items():
+        source = "--in, since it is the last dim" if name == r.input_shape[-1] else "--dims"
+        reading.notes.append(f"{name} = {size} (from {source})")
+    if r.in_features_inferred:
+        reading.notes.append(
+            f"in_features = {r.in_features}, read from the last dim (as nn.LazyLinear does)"
+        )
+
+    steps = Section("How torch computes it (y = x·Aᵀ + b, A = layer.weight)")
+    plus_b = f" + b{format_shape(r.bias_shape)}" if r.bias_shape else ""
+    if len(r.input_shape) == 1:
+        steps.rows.append(
+            ("1.", f"a 1-D input is one sample: {ins} is used as one row (1 × {r.in_features})")
+        )
+        rows = "1"
+    elif len(r.input_shape) > 2:
+        steps.rows.append(
+            (
+                "1.",
+                f"flatten the leading dims: {ins} → ({rows}, {r.in_features}), one row per sample",
+            )
+        )
+    steps.rows.append(
+        (
+            f"{len(steps.rows) + 1}.",
+            f"({rows} × {r.in_features}) · Aᵀ({r.in_features} × {r.out_features}){plus_b} "
+            f"→ ({rows} × {r.out_features})",
+        )
+    )
+    if len(r.input_shape) != 2:
+        steps.rows.append(
+            (f"{len(steps.rows) + 1}.", f"reshape back: ({rows}, {r.out_features}) → {outs}")
+        )
+
+    noun = "row" if rows == "1" else "rows"
+    counts = Section("Counts", header=("what", "shape", "count", "how"))
+    counts.rows += [
+        ("weight", format_shape(r.weight_shape), count(r.in_features * r.out_features), "out × in"),
+        (
+            "bias",
+            format_shape(r.bias_shape) if r.bias_shape else "none",
+            count(r.out_features if r.bias else 0),
+            "",
+        ),
+        ("params", "", count(r.params), "weight + bias"),
+        ("MACs", "", count(r.macs), f"{rows} {noun} × {r.in_features} in × {r.out_features} out"),
+        (
+            "bias adds",
+            "",
+            count(r.bias_adds),
+            f"{rows} {noun} × {r.out_features} out" if r.bias else "no bias",
+        ),
+        ("FLOPs", "", count(r.flops), "2·MACs + bias adds"),
+    ]
+    memory = r.memory()
+    mem = Section(
+        f"Memory ({r.dtype}, {r.itemsize} bytes per number)",
+        [
+            ("params", nbytes(memory["params_bytes"])),
+            ("input", nbytes(memory["input_bytes"])),
+            ("output", nbytes(memory["output_bytes"])),
+        ],
+    )
+    other = Section(
+        "Other tools count differently",
+        [
+            (
+                "torchinfo Mult-Adds",
+                count(r.torchinfo_mult_adds),
+                "params × rows: counts each bias add as a MAC",
+            ),
+            ("torch FlopCounterMode", count(r.torch_flop_counter), "2·MACs: bias adds not counted"),
+        ],
+    )
+    return Explanation(title, summary, [reading, steps, counts, mem, other])

@@ -1,0 +1,155 @@
+"""The shape grammar: ``N,C,3`` and ``N=2,C=4``, parsed by hand (no eval, no sympify).
+
+A shape is comma-separated dims; each dim is a non-negative integer (``3``, ``0``) or a
+name: an ASCII letter, then letters, digits or underscores (``N``, ``batch``, ``seq_len``).
+Spaces around commas are fine. ``""`` is the 0-D shape ``()``.
+"""
+
+from __future__ import annotations
+
+import string
+
+from .errors import LinexplainError
+
+Dim = int | str
+Shape = tuple[Dim, ...]
+
+MAX_DIMS = 64  # NumPy's limit; torch has no useful tensor above it either
+MAX_SIZE = 2**63 - 1  # torch sizes are int64
+MAX_NAME_LEN = 64
+
+_DIGITS = frozenset(string.digits)
+_NAME_START = frozenset(string.ascii_letters)
+_NAME_CHARS = frozenset(string.ascii_letters + string.digits + "_")
+
+DIM_HELP = "a dim is a non-negative integer (3, 0) or a name (N, batch, seq_len)"
+
+
+def _show(text: str) -> str:
+    """Quote user text for a message, control characters escaped, long text cut."""
+    shown = text if len(text) <= 40 else text[:37] + "..."
+    return repr(shown)
+
+
+def _is_decimal(text: str) -> bool:
+    return bool(text) and set(text) <= _DIGITS
+
+
+def _is_name(text: str) -> bool:
+    return bool(text) and text[0] in _NAME_START and set(text) <= _NAME_CHARS
+
+
+def _hint(text: str) -> str:
+    """Why ``text`` is neither a size nor a name, as a fix."""
+    if any(not ch.isprintable() for ch in text):
+        return "remove the control characters"
+    if any(ord(ch) > 127 for ch in text):
+        return "dims use ASCII digits, letters and underscores only"
+    if text[:2].lower() in ("0x", "0o", "0b"):
+        return "write sizes in decimal, e.g. 0x10 as 16"
+    if _is_decimal(text.replace(".", "", 1)) or (text[:1] in _DIGITS and "e" in text.lower()):
+        return "sizes are whole numbers written out, e.g. 3 or 1000"
+    if text[:1] in _DIGITS and set(text) <= _NAME_CHARS:
+        return "a name starts with a letter; products like 3N are not dims, name the size"
+    words = text.split()
+    if len(words) > 1 and all(_is_decimal(w) or _is_name(w) for w in words):
+        return "separate dims with commas, e.g. " + ",".join(words)
+    return DIM_HELP
+
+
+def parse_size(text: str, where: str) -> int:
+    """A non-negative decimal integer, at most int64's maximum."""
+    if text.startswith("-") and _is_decimal(text[1:]):
+        raise LinexplainError(
+            f"{where}: {text} is negative", "sizes are 0 or more (-1 means 'infer' only in reshape)"
+        )
+    if not _is_decimal(text):
+        raise LinexplainError(f"{where}: {_show(text)} is not a size", _hint(text))
+    if len(text) > 1 and text[0] == "0":
+        raise LinexplainError(
+            f"{where}: {_show(text)} has a leading zero", f"write {int(text[:19])}"
+        )
+    if len(text) > 19 or int(text) > MAX_SIZE:
+        raise LinexplainError(
+            f"{where}: {_show(text)} is larger than torch's largest size 2**63-1",
+            "use a name (like N) for a size you don't want to fix",
+        )
+    return int(text)
+
+
+def parse_name(text: str, where: str) -> str:
+    """An ASCII name: a letter, then letters, digits or underscores."""
+    if not text:
+        raise LinexplainError(f"{where} is empty", DIM_HELP)
+    if len(text) > MAX_NAME_LEN:
+        raise LinexplainError(
+            f"{where}: name is {len(text)} characters long",
+            f"names have at most {MAX_NAME_LEN} characters",
+        )
+    if not _is_name(text):
+        raise LinexplainError(f"{where}: {_show(text)} is not a valid name", _hint(text))
+    return text
+
+
+def parse_dim(text: str, where: str) -> Dim:
+    """One dim: a size or a name."""
+    if text[:1] in _DIGITS or text[:1] == "-":
+        return parse_size(text, where)
+    return parse_name(text, where)
+
+
+def _split(text: str, what: str, example: str) -> list[str]:
+    """Split on commas, bounding the count first so huge inputs fail fast."""
+    if text.count(",") >= MAX_DIMS:
+        raise LinexplainError(
+            f"{what} has {text.count(',') + 1} items", f"at most {MAX_DIMS} are allowed"
+        )
+    stripped = text.strip()
+    if stripped[:1] in "([" and stripped[-1:] in ")]" and stripped:
+        raise LinexplainError(
+            f"{what} {_show(text)} has brackets", f"write the items bare, e.g. {example}"
+        )
+    return [item.strip() for item in text.split(",")]
+
+
+def parse_shape(text: str) -> Shape:
+    """Parse ``"N, C, 3"`` into ``("N", "C", 3)``; ``""`` is the 0-D shape ``()``."""
+    if not text.strip():
+        return ()
+    items = _split(text, "input shape", "N,C,3")
+    shape: list[Dim] = []
+    for pos, item in enumerate(items, start=1):
+        where = f"input shape {_show(text)}, dim {pos} of {len(items)}"
+        if not item:
+            raise LinexplainError(f"{where} is empty", "write a size or a name between commas")
+        if item[0] != "0" and "x" in item and all(map(_is_decimal, item.split("x"))):
+            raise LinexplainError(
+                f"{where}: {_show(item)} is not a dim",
+                f"separate dims with commas: {item.replace('x', ',')}",
+            )
+        shape.append(parse_dim(item, where))
+    return tuple(shape)
+
+
+def parse_bindings(text: str) -> dict[str, int]:
+    """Parse ``"N=2, C=4"`` into ``{"N": 2, "C": 4}`` (sizes for named dims)."""
+    if not text.strip():
+        return {}
+    bindings: dict[str, int] = {}
+    for pos, item in enumerate(_split(text, "--dims", "N=2,C=4"), start=1):
+        where = f"--dims {_show(text)}, item {pos}"
+        name, eq, value = (part.strip() for part in item.partition("="))
+        if not eq:
+            raise LinexplainError(f"{where}: {_show(item)} has no '='", "write NAME=SIZE, e.g. N=2")
+        name = parse_name(name, f"{where}, name")
+        if name in bindings:
+            raise LinexplainError(f"{where}: {name} is given twice", "give each name once")
+        bindings[name] = parse_size(value, f"{where}, size of {name}")
+    return bindings
+
+
+def format_shape(shape: Shape) -> str:
+    """Write a shape the way torch prints a tuple: ``(N, C, 3)``, ``(3,)``, ``()``."""
+    if len(shape) == 1:
+        return f"({shape[0]},)"
+    return "(" + ", ".join(str(d) for d in shape) + ")"

@@ -1,0 +1,131 @@
+"""The shape grammar: what parses, what is refused and how the refusal reads."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from linexplain.errors import LinexplainError
+from linexplain.spec import (
+    MAX_DIMS,
+    MAX_SIZE,
+    format_shape,
+    parse_bindings,
+    parse_shape,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "shape"),
+    [
+        ("N,C,3", ("N", "C", 3)),
+        ("N, C , 3", ("N", "C", 3)),
+        ("  batch,seq_len,768 ", ("batch", "seq_len", 768)),
+        ("3", (3,)),
+        ("0", (0,)),
+        ("5,0,4", (5, 0, 4)),
+        ("x1,X_2,a_b_c", ("x1", "X_2", "a_b_c")),
+        ("", ()),
+        ("   ", ()),
+        (str(MAX_SIZE), (MAX_SIZE,)),
+        (",".join(["1"] * MAX_DIMS), (1,) * MAX_DIMS),
+    ],
+)
+def test_valid_shapes(text: str, shape: tuple) -> None:
+    assert parse_shape(text) == shape
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "hint"),
+    [
+        ("N,,3", "dim 2 of 3 is empty", "between commas"),
+        ("3,", "dim 2 of 2 is empty", "between commas"),
+        (",3", "dim 1 of 2 is empty", "between commas"),
+        ("-1", "-1 is negative", "0 or more"),
+        ("4,-2", "dim 2 of 2: -2 is negative", "0 or more"),
+        ("3.5", "'3.5' is not a size", "whole numbers"),
+        ("1e3", "'1e3' is not a size", "whole numbers"),
+        ("0x10", "'0x10' is not a size", "0x10 as 16"),
+        ("03", "leading zero", "write 3"),
+        ("Ñ,3", "dim 1 of 2: 'Ñ' is not a valid name", "ASCII"),
+        ("N,é", "dim 2 of 2", "ASCII"),
+        ("3\x00", "is not a size", "control characters"),
+        ("N\x00", "is not a valid name", "control characters"),
+        ("9" * 5000, "larger than torch's largest size", "use a name"),
+        (str(MAX_SIZE + 1), "larger than torch's largest size", "use a name"),
+        (",".join(["1"] * 10_000), "has 10000 items", f"at most {MAX_DIMS}"),
+        ("3N", "'3N' is not a size", "starts with a letter"),
+        ("_x", "'_x' is not a valid name", "non-negative integer"),
+        ("N C 3", "is not a valid name", "separate dims with commas"),
+        ("5x6x4", "'5x6x4' is not a dim", "5,6,4"),
+        ("(5, 6)", "has brackets", "bare"),
+        ("[N,3]", "has brackets", "bare"),
+        ("N*C,3", "'N*C' is not a valid name", "non-negative integer"),
+        ("a" * 65, "65 characters long", "at most 64"),
+        ("__import__('os').system('touch MARKER'),3", "dim 1 of 2", "a dim is"),
+    ],
+)
+def test_invalid_shapes_say_what_where_and_fix(text: str, message: str, hint: str) -> None:
+    with pytest.raises(LinexplainError) as caught:
+        parse_shape(text)
+    assert message in caught.value.message
+    assert hint in caught.value.hint
+    assert "\n" not in str(caught.value)
+
+
+def test_bindings() -> None:
+    assert parse_bindings("N=2, C=4") == {"N": 2, "C": 4}
+    assert parse_bindings("") == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("N", "has no '='"),
+        ("N=2,N=3", "N is given twice"),
+        ("N=-1", "is negative"),
+        ("N=x", "is not a size"),
+        ("3=4", "is not a valid name"),
+        ("N=2,,C=3", "has no '='"),
+    ],
+)
+def test_invalid_bindings(text: str, message: str) -> None:
+    with pytest.raises(LinexplainError, match=message):
+        parse_bindings(text)
+
+
+def test_format_shape_is_torch_tuple_style() -> None:
+    assert format_shape(("N", "C", 3)) == "(N, C, 3)"
+    assert format_shape((3,)) == "(3,)"
+    assert format_shape(()) == "()"
+
+
+names = st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,10}", fullmatch=True)
+dims = st.one_of(st.integers(min_value=0, max_value=MAX_SIZE), names)
+
+
+@given(st.lists(dims, min_size=1, max_size=MAX_DIMS), st.sampled_from([",", ", ", " , "]))
+def test_written_shapes_parse_back(shape: list, sep: str) -> None:
+    assert parse_shape(sep.join(map(str, shape))) == tuple(shape)
+
+
+@given(st.text(max_size=200))
+def test_any_text_parses_or_raises_our_error(text: str) -> None:
+    try:
+        shape = parse_shape(text)
+    except LinexplainError as error:
+        assert error.message and error.hint
+    else:
+        assert all(isinstance(d, int) and 0 <= d <= MAX_SIZE or isinstance(d, str) for d in shape)
+        assert len(shape) <= MAX_DIMS
+
+
+@given(st.text(alphabet=st.sampled_from("N,C= 0123x-._aé\x00"), max_size=40))
+def test_any_bindings_text_parses_or_raises_our_error(text: str) -> None:
+    try:
+        bindings = parse_bindings(text)
+    except LinexplainError as error:
+        assert error.message and error.hint
+    else:
+        assert all(isinstance(v, int) and v >= 0 for v in bindings.values())
