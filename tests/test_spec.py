@@ -117,7 +117,7 @@ def test_any_text_parses_or_raises_our_error(text: str) -> None:
     except LinexplainError as error:
         assert error.message and error.hint
     else:
-        assert all(isinstance(d, int) and 0 <= d <= MAX_SIZE or isinstance(d, str) for d in shape)
+        assert all((isinstance(d, int) and 0 <= d <= MAX_SIZE) or isinstance(d, str) for d in shape)
         assert len(shape) <= MAX_DIMS
 
 
