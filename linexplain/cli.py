@@ -17,6 +17,7 @@ from typer.core import TyperGroup
 
 from . import __version__
 from .errors import LinexplainError
+from .render import use_rich
 
 
 def _fail(message: str) -> None:
@@ -84,6 +85,8 @@ app = typer.Typer(
     help="Explain PyTorch's nn.Linear: output shapes, every output written out, real numbers.",
     epilog="Exit codes: 0 ok, 2 bad input or usage, 1 internal error (rerun with --debug).",
     pretty_exceptions_enable=False,
+    # Boxes and colours in --help only on a terminal; plain text when piped or NO_COLOR is set.
+    rich_markup_mode="rich" if use_rich(sys.stdout) else None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -123,6 +126,11 @@ Dims = Annotated[
 Json = Annotated[bool, typer.Option("--json", help="Write JSON (keys documented in the README).")]
 
 
+def _examples(*lines: str) -> str:
+    """An epilog of example command lines, kept unwrapped."""
+    return "Examples:\n\n\b\n" + "\n".join(f"  {line}" for line in lines)
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"linexplain {__version__}")
@@ -143,9 +151,9 @@ def _main(
 
 
 @app.command(
-    epilog=(
-        "Examples:  linexplain shape --in 3 --out 3 --input-shape N,C,3   |   "
-        "linexplain shape --out 3072 -s 16,197,768 --json"
+    epilog=_examples(
+        "linexplain shape --in 3 --out 3 --input-shape N,C,3",
+        "linexplain shape --out 3072 -s 16,197,768 --json",
     )
 )
 def shape(

@@ -1,0 +1,1 @@
+complete --command linexplain --no-files --arguments "(env _LINEXPLAIN_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) linexplain)" --condition "env _LINEXPLAIN_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) linexplain"
