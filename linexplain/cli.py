@@ -20,6 +20,25 @@ from .errors import LinexplainError
 from .render import use_rich
 
 
+class Form(str, Enum):
+    all = "all"
+    scalar = "scalar"
+    matrix = "matrix"
+    pytorch = "pytorch"
+
+
+class Format(str, Enum):
+    pretty = "pretty"
+    ascii = "ascii"
+    latex = "latex"
+    markdown = "markdown"
+
+
+class IndexBase(str, Enum):
+    one = "1"
+    zero = "0"
+
+
 def _fail(message: str) -> None:
     print(f"linexplain: error: {message}", file=sys.stderr)
 
@@ -111,6 +130,14 @@ OutFeatures = Annotated[
     int, typer.Option("--out", "--out-features", help="out_features: size of one output sample.")
 ]
 Bias = Annotated[bool, typer.Option("--bias/--no-bias", help="Whether the layer adds a bias b.")]
+OptionalInputShape = Annotated[
+    str,
+    typer.Option(
+        "--input-shape",
+        "-s",
+        help="Input shape, e.g. N,C,3: adds the batched shapes (the last dim is --in).",
+    ),
+]
 InputShape = Annotated[
     str,
     typer.Option(
@@ -184,6 +211,75 @@ def shape(
         emit_json(report.as_dict())
     else:
         emit(shape_explanation(report))
+
+
+@app.command(
+    epilog=_examples(
+        "linexplain expand --in 3 --out 3 --layer 2",
+        "linexplain expand --in 4096 --out 4096 --form matrix",
+        "linexplain expand --in 3 --out 2 --format latex --index-base 0",
+    )
+)
+def expand(
+    out_features: OutFeatures,
+    in_features: InFeatures = None,
+    bias: Bias = True,
+    layer: Annotated[
+        Optional[int],  # noqa: UP045 - typer needs Optional on Python 3.10
+        typer.Option(help="Layer number l, written as the superscript (l).", show_default=False),
+    ] = None,
+    index_base: Annotated[
+        IndexBase,
+        typer.Option(help="1: math style (w_11 first); 0: as in code, w_ij = layer.weight[i, j]."),
+    ] = IndexBase.one,
+    form: Annotated[Form, typer.Option(help="Which form to write out.")] = Form.all,
+    format_: Annotated[
+        Optional[Format],  # noqa: UP045 - typer needs Optional on Python 3.10
+        typer.Option(
+            "--format",
+            help="Output format [default: pretty on a terminal, ascii when piped].",
+            show_default=False,
+        ),
+    ] = None,
+    max_terms: Annotated[
+        int, typer.Option(help="Longer sums, rows and matrices show their first and last terms.")
+    ] = 8,
+    full: Annotated[
+        bool, typer.Option("--full", help="Write everything out (up to a 64 x 64 layer).")
+    ] = False,
+    input_shape: OptionalInputShape = "",
+    json: Json = False,
+) -> None:
+    """What every output is made of: z_i = Σ_j w_ij x_j + b_i, written out by sympy."""
+    from .render import emit, emit_json, expand_explanation, expand_latex, expand_markdown
+    from .shapes import explain_shape
+    from .spec import parse_shape
+    from .symbolic import expand as expand_layer
+
+    shape = parse_shape(input_shape) if input_shape else None
+    if shape is not None:
+        in_features = explain_shape(shape, out_features, in_features).in_features
+    if in_features is None:
+        raise LinexplainError("in_features is unknown", "give --in, e.g. --in 3")
+    expansion = expand_layer(
+        in_features,
+        out_features,
+        bias=bias,
+        layer=layer,
+        index_base=int(index_base.value),
+        max_terms=max_terms,
+        full=full,
+        input_shape=shape,
+    )
+    fmt = format_.value if format_ else ("pretty" if use_rich(sys.stdout) else "ascii")
+    if json:
+        emit_json(expansion.as_dict())
+    elif fmt == "latex":
+        sys.stdout.write(expand_latex(expansion, form.value))
+    elif fmt == "markdown":
+        sys.stdout.write(expand_markdown(expansion, form.value))
+    else:
+        emit(expand_explanation(expansion, form.value, ascii_only=fmt == "ascii"))
 
 
 def run() -> None:

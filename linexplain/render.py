@@ -11,10 +11,13 @@ import json
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .shapes import Product, ShapeReport, product_as_written
 from .spec import format_shape
+
+if TYPE_CHECKING:
+    from .symbolic import Expansion
 
 
 @dataclass
@@ -25,6 +28,7 @@ class Section:
     rows: list[tuple[str, ...]] = field(default_factory=list)
     header: tuple[str, ...] | None = None
     notes: list[str] = field(default_factory=list)
+    body: str = ""  # preformatted lines (equations, matrices), shown as they are
 
 
 @dataclass
@@ -71,6 +75,7 @@ def _styled_lines(explanation: Explanation) -> list[tuple[str, str]]:
             cells = [cell.ljust(widths[i]) for i, cell in enumerate(row)]
             style = "dim" if section.header and number == 0 else ""
             lines.append((("  " + "  ".join(cells)).rstrip(), style))
+        lines += [(f"  {line}", "") for line in section.body.splitlines()]
         lines += [(f"  {note}", "italic") for note in section.notes]
     return lines
 
@@ -203,3 +208,68 @@ def shape_explanation(report: ShapeReport) -> Explanation:
         ],
     )
     return Explanation(title, summary, [reading, steps, counts, mem, other])
+
+
+EXPAND_TITLES = {
+    "scalar": "Scalar form (the seed's equation (1)): w_ij joins input j to output i",
+    "compact": "Compact form",
+    "matrix": "Matrix form, column vectors (equation (2)): Z = W X + B",
+    "pytorch": "PyTorch form, row vectors: y = x Aᵀ + b, A = layer.weight",
+}
+
+
+def expand_forms(expansion: Expansion, form: str) -> dict[str, str]:
+    """The forms ``--form`` asks for, by name, each a sympy-built object with text/ascii/latex."""
+    forms = {
+        "scalar": expansion.scalar_block,
+        "compact": expansion.compact,
+        "matrix": expansion.matrix,
+        "pytorch": expansion.pytorch,
+    }
+    if form == "scalar":
+        return {"scalar": forms["scalar"], "compact": forms["compact"]}
+    return forms if form == "all" else {form: forms[form]}
+
+
+def expand_explanation(expansion: Expansion, form: str, ascii_only: bool) -> Explanation:
+    """The text of ``linexplain expand``: each form as unicode (pretty) or ASCII text."""
+    e = expansion
+    layer = f", layer {e.layer}" if e.layer is not None else ""
+    title = f"nn.Linear(in_features={e.in_features}, out_features={e.out_features}, bias={e.bias})"
+    sections = [
+        Section(
+            _ascii(EXPAND_TITLES[name]) if ascii_only else EXPAND_TITLES[name],
+            body=obj.ascii if ascii_only else obj.text,
+        )
+        for name, obj in expand_forms(e, form).items()
+    ]
+    if "pytorch" not in expand_forms(e, form):
+        sections[-1].notes.extend(e.notes)  # the PyTorch form states the index base itself
+    return Explanation(title, f"every output written out{layer}", sections)
+
+
+_TO_ASCII = str.maketrans({"ᵀ": "^T", "→": "->", "×": "x", "·": "*", "Σ": "sum"})
+
+
+def _ascii(text: str) -> str:
+    """``text`` with the few non-ASCII signs linexplain's own words use spelled in ASCII."""
+    return text.translate(_TO_ASCII)
+
+
+def expand_latex(expansion: Expansion, form: str) -> str:
+    """LaTeX: one display-math block per form, each headed by a comment."""
+    blocks = [
+        f"% {EXPAND_TITLES[name]}\n\\[\n{obj.latex}\n\\]"
+        for name, obj in expand_forms(expansion, form).items()
+    ]
+    return "\n\n".join(blocks) + f"\n% {expansion.notes[0]}\n"
+
+
+def expand_markdown(expansion: Expansion, form: str) -> str:
+    """Markdown: a heading and a ``$$`` math block per form (GitHub and Jupyter render it)."""
+    e = expansion
+    lines = [f"### nn.Linear({e.in_features}, {e.out_features}, bias={e.bias})", ""]
+    for name, obj in expand_forms(e, form).items():
+        lines += [f"**{EXPAND_TITLES[name]}**", "", "$$", obj.latex, "$$", ""]
+    lines.append(f"> {e.notes[0]}")
+    return "\n".join(lines) + "\n"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import LinexplainError
-from .spec import MAX_SIZE, Dim, Shape, format_shape
+from .spec import MAX_SIZE, Dim, Shape, check_shape, format_shape
 
 DTYPE_BYTES = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2}
 
@@ -242,6 +242,7 @@ def explain_shape(
     ``dims`` gives sizes to named dims; a named last dim is bound to ``in_features``.
     Raises :class:`LinexplainError` with torch's own message when torch would refuse.
     """
+    input_shape = check_shape(input_shape)
     _check_features(in_features, "--in")
     _check_features(out_features, "--out")
     if dtype not in DTYPE_BYTES:

@@ -131,6 +131,21 @@ def parse_shape(text: str) -> Shape:
     return tuple(shape)
 
 
+def check_shape(shape: Shape) -> Shape:
+    """Check a shape built in Python (not parsed): the same dims the grammar allows."""
+    if len(shape) > MAX_DIMS:
+        raise LinexplainError(
+            f"input shape has {len(shape)} dims", f"at most {MAX_DIMS} are allowed"
+        )
+    for pos, d in enumerate(shape, start=1):
+        where = f"input shape {shape!r}, dim {pos} of {len(shape)}"
+        if isinstance(d, str):
+            parse_name(d, where)
+        elif isinstance(d, bool) or not isinstance(d, int) or not 0 <= d <= MAX_SIZE:
+            raise LinexplainError(f"{where}: {d!r} is not a size or a name", DIM_HELP)
+    return tuple(shape)
+
+
 def parse_bindings(text: str) -> dict[str, int]:
     """Parse ``"N=2, C=4"`` into ``{"N": 2, "C": 4}`` (sizes for named dims)."""
     if not text.strip():

@@ -1,0 +1,128 @@
+"""``linexplain expand`` on the command line: forms, formats, JSON, elision and refusals."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sympy
+from typer.testing import CliRunner
+
+from linexplain.cli import app
+
+runner = CliRunner()
+EXPAND_KEYS = {
+    "in_features", "out_features", "bias", "layer", "index_base", "elided",
+    "scalar", "compact", "matrix", "pytorch",
+}  # fmt: skip
+
+
+def invoke(*args: str):
+    return runner.invoke(app, ["expand", *args], env={"NO_COLOR": "1"})
+
+
+def test_seed_example_piped_is_ascii() -> None:
+    result = invoke("--in", "3", "--out", "3", "--layer", "2")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "z_1^(2) = w_11^(2)*x_1 + w_12^(2)*x_2 + w_13^(2)*x_3 + b_1^(2)" in out
+    assert "Z^(2) = W^(2)*X + B^(2)" in out and "y = x*A^T + b" in out
+    assert "(batch x 3)*(3 x 3) = (batch x 3)" in out
+    assert out.isascii()
+
+
+def test_pretty_format_uses_unicode() -> None:
+    out = invoke("--in", "3", "--out", "3", "--layer", "2", "--format", "pretty").stdout
+    assert "z₁⁽²⁾ = w₁₁⁽²⁾⋅x₁ + w₁₂⁽²⁾⋅x₂ + w₁₃⁽²⁾⋅x₃ + b₁⁽²⁾" in out
+
+
+def test_batched_shapes_and_zero_base() -> None:
+    out = invoke("--out", "2", "-s", "N,C,3", "--index-base", "0", "--form", "pytorch").stdout
+    assert "(N*C x 3)*(3 x 2) = (N*C x 2)" in out
+    assert "x (N, C, 3) -> y (N, C, 2)" in out
+    assert "indices are 0-based: w_{i,j} is layer.weight[i, j]" in out
+
+
+@pytest.mark.parametrize("form", ["scalar", "matrix", "pytorch"])
+def test_form_selects(form: str) -> None:
+    out = invoke("--in", "2", "--out", "2", "--form", form).stdout
+    titles = {"scalar": "Scalar form", "matrix": "Matrix form", "pytorch": "PyTorch form"}
+    for name, title in titles.items():
+        assert (title in out) == (name == form)
+
+
+def test_latex_and_markdown() -> None:
+    latex = invoke("--in", "3", "--out", "3", "--layer", "2", "--format", "latex").stdout
+    assert latex.count("\\[") == latex.count("\\]") == 4
+    assert "w_{11}^{(2)}" in latex and latex.count("{") == latex.count("}")
+    markdown = invoke("--in", "3", "--out", "3", "--format", "markdown").stdout
+    assert markdown.startswith("### nn.Linear(3, 3, bias=True)")
+    assert markdown.count("$$") == 8
+
+
+def test_json_contract_and_rhs_parse_back() -> None:
+    result = invoke("--in", "3", "--out", "2", "--layer", "2", "--json")
+    data = json.loads(result.stdout)
+    assert set(data) == EXPAND_KEYS
+    assert data["layer"] == 2 and data["index_base"] == 1 and data["elided"] is False
+    assert data["scalar"][0]["lhs"] == "z_1"
+    assert data["scalar"][0]["rhs"] == "b_1 + w_1_1*x_1 + w_1_2*x_2 + w_1_3*x_3"
+    names = {
+        f"{k}_{i}_{j}": sympy.Symbol(f"{k}_{i}_{j}") for k in "w" for i in (1, 2) for j in (1, 2, 3)
+    }
+    names |= {f"{k}_{i}": sympy.Symbol(f"{k}_{i}") for k in "xbz" for i in (1, 2, 3)}
+    for row, i in zip(data["scalar"], (1, 2), strict=True):
+        expected = sum(names[f"w_{i}_{j}"] * names[f"x_{j}"] for j in (1, 2, 3)) + names[f"b_{i}"]
+        assert sympy.parse_expr(row["rhs"], local_dict=names) == expected  # our own output
+
+
+def test_big_layer_is_elided_and_small() -> None:
+    result = invoke("--in", "4096", "--out", "4096")
+    assert result.exit_code == 0
+    assert "4,088 of the 4,096 rows" in result.stdout
+    assert len(result.stdout) < 20_000
+    data = json.loads(invoke("--in", "4096", "--out", "4096", "--json").stdout)
+    assert data["elided"] is True and len(data["scalar"]) == 8
+    assert data["scalar"][0]["rhs"] == "b_1 + Sum(w_1_j*x_j, (j, 1, 4096))"
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--in", "65", "--out", "64", "--full"], "4,160 weights is too much"),
+        (["--out", "3"], "in_features is unknown"),
+        (["--in", "3", "--out", "3", "-s", "N,4"], "(Nx4 and 3x3)"),
+        (["--in", "0", "--out", "3"], "in_features must be at least 1"),
+        (["--in", "3", "--out", "3", "--max-terms", "1"], "max terms must be at least 2"),
+        (["--in", "3", "--out", "3", "--layer", "-1"], "layer must be a whole number"),
+        (["--in", "3", "--out", "3", "--index-base", "2"], "'2' is not one of"),
+        (["--in", "3", "--out", "3", "--format", "html"], "'html' is not one of"),
+    ],
+)
+def test_refusals_are_one_line(args: list[str], needle: str) -> None:
+    result = invoke(*args)
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], result.stderr
+
+
+def test_full_64_writes_everything() -> None:
+    result = invoke("--in", "64", "--out", "64", "--full", "--form", "scalar")
+    assert result.exit_code == 0
+    assert "w_64,64*x_64" in result.stdout and "hidden" not in result.stdout
+
+
+def test_head_closes_the_pipe_quietly() -> None:
+    exe = Path(sys.executable).parent / "linexplain"
+    proc = subprocess.run(
+        f"'{exe}' expand --in 64 --out 64 --full | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.stdout.startswith("nn.Linear(in_features=64")
+    assert proc.stderr == ""
