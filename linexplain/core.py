@@ -1,0 +1,200 @@
+"""nn.Linear in NumPy: y = x Wᵀ + b over the last dimension of x.
+
+Dtypes follow torch: input, weight and bias must all be float32 or all float64 (torch
+refuses to mix them, and so does ``linear``); the output has that same dtype.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+
+import numpy as np
+
+from linexplain.errors import LinexplainError
+from linexplain.torch_rng import DTYPES, Generator, linear_init, numel, numpy_dtype
+
+_FLOATS = tuple(DTYPES.values())
+# Below this many multiply-adds the call overhead outweighs the BLAS orientation.
+_SMALL_PRODUCT = 1 << 18
+
+
+def linear(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None = None,
+    *,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """``torch.nn.functional.linear``: x of shape (*, in) times weight (out, in), plus bias (out,).
+
+    Returns an array of shape (*, out), written into ``out`` when given.
+    """
+    _check_array(x, "input")
+    _check_params(weight, bias)
+    if x.ndim == 0:
+        raise LinexplainError(
+            f"both arguments to linear need to be at least 1D, but they are 0D and {weight.ndim}D",
+            "give the input at least one dimension, e.g. shape (in_features,)",
+        )
+    if x.dtype != weight.dtype:
+        raise LinexplainError(
+            f"expected input and weight to have the same dtype, but got: "
+            f"{x.dtype.name} != {weight.dtype.name}",
+            f"cast the input, e.g. x.astype(np.{weight.dtype.name})",
+        )
+    out_features, in_features = weight.shape
+    rows = math.prod(x.shape[:-1])  # a 1-D input is one row
+    if x.shape[-1] != in_features:
+        raise LinexplainError(
+            f"mat1 and mat2 shapes cannot be multiplied "
+            f"({rows}x{x.shape[-1]} and {in_features}x{out_features})",
+            f"the last dimension of the input must equal in_features={in_features}",
+        )
+    shape = (*x.shape[:-1], out_features)
+    if out is None:
+        out = np.empty(shape, dtype=x.dtype)
+    else:
+        _check_out(out, shape, x.dtype)
+    # Fold leading dims into rows (views: a 2-D x or out is used as it is).
+    x2 = x if x.ndim == 2 else x.reshape(rows, in_features)
+    y = out if out.ndim == 2 else out.reshape(rows, out_features)
+    if rows * in_features * out_features < _SMALL_PRODUCT:
+        np.dot(x2, weight.T, out=y)  # the call with the least overhead
+    else:
+        np.matmul(weight, x2.T, out=y.T)  # yᵀ = W xᵀ: torch's BLAS orientation, faster here
+    if bias is not None:
+        y += bias
+    return out
+
+
+class Linear:
+    """``torch.nn.Linear``: ``weight`` (out_features × in_features) and ``bias`` (or None).
+
+    With a ``seed`` the parameters are bit for bit those of ``torch.manual_seed(seed)``
+    then ``torch.nn.Linear(...)``; ``generator`` then continues torch's stream, so
+    ``layer.generator.randn(shape)`` is the ``torch.randn(*shape)`` that would follow.
+    Without a seed a fresh random one is used (kept in ``seed``).
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        *,
+        dtype: str = "float32",
+        seed: int | None = None,
+    ) -> None:
+        self.seed = secrets.randbits(64) if seed is None else seed
+        self.generator: Generator | None = Generator(self.seed)
+        self.weight, self.bias = linear_init(
+            self.generator, in_features, out_features, bias=bias, dtype=dtype
+        )
+
+    @classmethod
+    def from_arrays(cls, weight: np.ndarray, bias: np.ndarray | None = None) -> Linear:
+        """A layer with the given weight (out × in) and bias (out,); no seed, no generator."""
+        _check_params(weight, bias)
+        layer = cls.__new__(cls)
+        layer.seed, layer.generator = None, None
+        layer.weight, layer.bias = weight, bias
+        return layer
+
+    @property
+    def in_features(self) -> int:
+        return int(self.weight.shape[1])
+
+    @property
+    def out_features(self) -> int:
+        return int(self.weight.shape[0])
+
+    @property
+    def dtype(self) -> str:
+        """The dtype's name: float32 or float64."""
+        return self.weight.dtype.name
+
+    def __call__(self, x: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
+        """The layer applied to x: ``linear(x, weight, bias)``."""
+        return linear(x, self.weight, self.bias, out=out)
+
+    def __repr__(self) -> str:
+        return (
+            f"Linear(in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}, dtype={self.dtype})"
+        )
+
+
+def estimate_bytes(
+    input_shape: tuple[int, ...],
+    out_features: int,
+    *,
+    bias: bool = True,
+    dtype: str = "float32",
+) -> int:
+    """Bytes of weight, bias, input and output of a Linear applied to input_shape."""
+    if not input_shape:
+        raise LinexplainError(
+            "the input shape has no dimensions", "give at least one size, e.g. (in_features,)"
+        )
+    elements = (
+        numel((out_features, input_shape[-1]))  # weight
+        + (out_features if bias else 0)
+        + numel(input_shape)
+        + numel((*input_shape[:-1], out_features))  # output
+    )
+    return elements * numpy_dtype(dtype).itemsize
+
+
+def _check_array(a: object, what: str) -> None:
+    """a must be a float32 or float64 NumPy array."""
+    if not isinstance(a, np.ndarray):
+        raise LinexplainError(
+            f"{what} must be a NumPy array, got {type(a).__name__}",
+            f"convert it first, e.g. np.asarray({what}, dtype=np.float32)",
+        )
+    if a.dtype not in _FLOATS:
+        raise LinexplainError(
+            f"{what} has dtype {a.dtype}; linear supports float32 and float64",
+            f"cast it, e.g. {what}.astype(np.float32)",
+        )
+
+
+def _check_params(weight: np.ndarray, bias: np.ndarray | None) -> None:
+    """weight must be (out, in) and bias None or (out,), both of one dtype."""
+    _check_array(weight, "weight")
+    if weight.ndim != 2:
+        raise LinexplainError(
+            f"weight must be 2-D (out_features x in_features), but it is {weight.ndim}D "
+            f"with shape {weight.shape}",
+            "reshape it to (out_features, in_features)",
+        )
+    if bias is None:
+        return
+    _check_array(bias, "bias")
+    if bias.shape != (weight.shape[0],):
+        raise LinexplainError(
+            f"bias has shape {bias.shape} but weight has {weight.shape[0]} output features",
+            f"give a bias of shape ({weight.shape[0]},)",
+        )
+    if bias.dtype != weight.dtype:
+        raise LinexplainError(
+            f"expected bias and weight to have the same dtype, but got: "
+            f"{bias.dtype.name} != {weight.dtype.name}",
+            f"cast the bias, e.g. bias.astype(np.{weight.dtype.name})",
+        )
+
+
+def _check_out(out: np.ndarray, shape: tuple[int, ...], dtype: np.dtype) -> None:
+    """out must be a writable C-contiguous array of the output's shape and dtype."""
+    if not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != dtype:
+        got = (out.shape, out.dtype.name) if isinstance(out, np.ndarray) else type(out).__name__
+        raise LinexplainError(
+            f"out must be an array of shape {shape} and dtype {dtype.name}, got {got}",
+            f"allocate it with np.empty({shape}, dtype=np.{dtype.name})",
+        )
+    if not (out.flags.c_contiguous and out.flags.writeable):
+        raise LinexplainError(
+            "out must be a writable C-contiguous array",
+            "allocate it with np.empty (not a slice or a transposed view)",
+        )
