@@ -168,3 +168,23 @@ def format_shape(shape: Shape) -> str:
     if len(shape) == 1:
         return f"({shape[0]},)"
     return "(" + ", ".join(str(d) for d in shape) + ")"
+
+
+_BYTE_UNITS = {
+    "": 1, "B": 1,
+    "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+    "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40,
+}  # fmt: skip
+
+
+def parse_bytes(text: str, where: str = "--max-memory") -> int:
+    """A byte count: ``1000000``, ``512MB``, ``2GiB`` (decimal and binary units)."""
+    stripped = text.strip()
+    digits = len(stripped) - len(stripped.lstrip(string.digits))
+    number, unit = stripped[:digits], stripped[digits:].strip().upper()
+    if not number or unit not in _BYTE_UNITS:
+        raise LinexplainError(
+            f"{where}: {_show(text)} is not a size in bytes",
+            "write a whole number with an optional unit: 4000000, 512MB, 2GiB",
+        )
+    return parse_size(number, where) * _BYTE_UNITS[unit]
