@@ -1,5 +1,5 @@
 """``python -m linexplain``."""
 
-from .cli import run
+from .cli import main
 
-run()
+main()

@@ -20,6 +20,11 @@ from .errors import LinexplainError
 from .render import use_rich
 
 
+class NumberType(str, Enum):
+    float32 = "float32"
+    float64 = "float64"
+
+
 class Form(str, Enum):
     all = "all"
     scalar = "scalar"
@@ -37,6 +42,16 @@ class Format(str, Enum):
 class IndexBase(str, Enum):
     one = "1"
     zero = "0"
+
+
+def _one_of(**options: object) -> None:
+    """Refuse two options that each give the same thing."""
+    given = [name for name, value in options.items() if value]
+    if len(given) > 1:
+        raise LinexplainError(
+            f"{' and '.join(given)} both give the same thing",
+            f"give only one of {', '.join(options)}",
+        )
 
 
 def _fail(message: str) -> None:
@@ -150,6 +165,8 @@ Dims = Annotated[
     str,
     typer.Option("--dims", help="Sizes for named dims, e.g. N=32,C=16 (counts become numbers)."),
 ]
+Seed = Annotated[int, typer.Option(help="torch.manual_seed(SEED): the same weights as PyTorch.")]
+Precision = Annotated[int, typer.Option(help="Decimals shown (JSON always has every digit).")]
 Json = Annotated[bool, typer.Option("--json", help="Write JSON (keys documented in the README).")]
 
 
@@ -282,6 +299,147 @@ def expand(
         emit(expand_explanation(expansion, form.value, ascii_only=fmt == "ascii"))
 
 
-def run() -> None:
+def main() -> None:
     """Console-script entry point."""
     app()
+
+
+@app.command(
+    epilog=_examples(
+        "linexplain run --in 3 --out 2 --seed 0 --input-shape 4,3 --steps",
+        "linexplain run --out 2 --input '[[1, 2, 3], [4, 5, 6]]' --json",
+        "linexplain run --weight-file layer.npz --input-file x.npy --save y.npy",
+    ),
+    name="run",
+)
+def run_command(
+    out_features: Annotated[
+        Optional[int],  # noqa: UP045 - typer needs Optional on Python 3.10
+        typer.Option(
+            "--out",
+            "--out-features",
+            help="out_features (default: the weight's rows).",
+            show_default=False,
+        ),
+    ] = None,
+    in_features: InFeatures = None,
+    bias: Bias = True,
+    seed: Seed = 0,
+    dtype: Annotated[
+        NumberType, typer.Option(help="As torch.set_default_dtype.")
+    ] = NumberType.float32,
+    input_shape: Annotated[
+        str,
+        typer.Option(
+            "--input-shape",
+            "-s",
+            help="Shape of a random input x = torch.randn(...), e.g. 4,3 or N,C,3 [default: 4,IN].",
+            show_default=False,
+        ),
+    ] = "",
+    dims: Annotated[
+        str, typer.Option("--dims", help="Sizes for named dims, e.g. N=2,C=4 (default 2 each).")
+    ] = "",
+    input_: Annotated[
+        str,
+        typer.Option("--input", help="The input as JSON, e.g. '[[1, 2, 3], [4, 5, 6]]'."),
+    ] = "",
+    input_file: Annotated[
+        str, typer.Option(help="The input from a .npy, .csv, .txt or .json file, or - (stdin).")
+    ] = "",
+    weight: Annotated[
+        str, typer.Option("--weight", help="The weight (out x in) as JSON, e.g. '[[1, 0, 2]]'.")
+    ] = "",
+    bias_values: Annotated[
+        str, typer.Option(help="The bias (out,) as JSON, with --weight, e.g. '[0.5]'.")
+    ] = "",
+    weight_file: Annotated[
+        str, typer.Option(help="An .npz with arrays weight and (optional) bias, as a state_dict.")
+    ] = "",
+    steps: Annotated[
+        bool, typer.Option("--steps", help="Write out each output of sample 0 with its numbers.")
+    ] = False,
+    precision: Precision = 4,
+    save: Annotated[str, typer.Option(help="Save y to this .npy file.")] = "",
+    max_memory: Annotated[
+        str,
+        typer.Option(
+            help="Refuse a pass needing more bytes than this, e.g. 2GiB "
+            "[default: a quarter of the RAM].",
+            show_default=False,
+        ),
+    ] = "",
+    json: Json = False,
+) -> None:
+    """The real numbers: a NumPy Linear with PyTorch's own weights for --seed, run on an input."""
+    from .arrays import load_array, load_weights, parse_array
+    from .forward import forward
+    from .render import emit, emit_json, run_explanation
+    from .spec import parse_bindings, parse_bytes, parse_shape
+
+    _one_of(**{"--input": input_, "--input-file": input_file, "--input-shape": input_shape})
+    _one_of(**{"--weight": weight, "--weight-file": weight_file})
+    if precision < 0 or precision > 17:
+        raise LinexplainError(f"--precision {precision} is out of range", "use 0 to 17 decimals")
+    kind = dtype.value
+    x = (
+        parse_array(input_, "--input", kind)
+        if input_
+        else load_array(input_file, kind)
+        if input_file
+        else None
+    )
+    w, b = (parse_array(weight, "--weight", kind), None) if weight else (None, None)
+    if weight_file:
+        w, b = load_weights(weight_file, kind)
+    if bias_values:
+        if not weight:
+            raise LinexplainError("--bias-values needs --weight", "give --weight too")
+        b = parse_array(bias_values, "--bias-values", kind)
+    result = forward(
+        out_features,
+        in_features,
+        bias=bias,
+        seed=seed,
+        dtype=kind,
+        input_shape=parse_shape(input_shape) if input_shape else None,
+        dims=parse_bindings(dims),
+        x=x,
+        weight=w,
+        bias_values=b,
+        max_memory=parse_bytes(max_memory) if max_memory else None,
+    )
+    if save:
+        _save(save, result.y)
+    if json:
+        emit_json(result.as_dict())
+        return
+    written = None
+    if steps and result.x.size and result.y.size:
+        from .symbolic import expand_numbers
+
+        layer = result.layer
+        first = result.x.reshape(-1, layer.in_features)[0]
+        written = expand_numbers(
+            layer.weight,
+            layer.bias,
+            first,
+            y=result.y.reshape(-1, layer.out_features)[0],
+            index_base=0,
+            precision=max(precision, 1),
+        )
+    emit(run_explanation(result, precision, written))
+
+
+def _save(path: str, y: object) -> None:
+    """Write y to an .npy file (never pickled)."""
+    import numpy as np
+
+    if not path.endswith(".npy"):
+        raise LinexplainError(f"--save {path!r} is not an .npy path", "name it like y.npy")
+    try:
+        np.save(path, y, allow_pickle=False)
+    except OSError as error:
+        raise LinexplainError(
+            f"--save {path!r}: {error.strerror or error}", "choose a writable path"
+        ) from None

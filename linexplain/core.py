@@ -12,7 +12,8 @@ import secrets
 import numpy as np
 
 from linexplain.errors import LinexplainError
-from linexplain.torch_rng import DTYPES, Generator, linear_init, numel, numpy_dtype
+from linexplain.shapes import mismatch_message
+from linexplain.torch_rng import DTYPES, Generator, linear_init
 
 _FLOATS = tuple(DTYPES.values())
 # Below this many multiply-adds the call overhead outweighs the BLAS orientation.
@@ -47,8 +48,7 @@ def linear(
     rows = math.prod(x.shape[:-1])  # a 1-D input is one row
     if x.shape[-1] != in_features:
         raise LinexplainError(
-            f"mat1 and mat2 shapes cannot be multiplied "
-            f"({rows}x{x.shape[-1]} and {in_features}x{out_features})",
+            mismatch_message(x.shape, in_features, out_features),
             f"the last dimension of the input must equal in_features={in_features}",
         )
     shape = (*x.shape[:-1], out_features)
@@ -123,27 +123,6 @@ class Linear:
             f"Linear(in_features={self.in_features}, out_features={self.out_features}, "
             f"bias={self.bias is not None}, dtype={self.dtype})"
         )
-
-
-def estimate_bytes(
-    input_shape: tuple[int, ...],
-    out_features: int,
-    *,
-    bias: bool = True,
-    dtype: str = "float32",
-) -> int:
-    """Bytes of weight, bias, input and output of a Linear applied to input_shape."""
-    if not input_shape:
-        raise LinexplainError(
-            "the input shape has no dimensions", "give at least one size, e.g. (in_features,)"
-        )
-    elements = (
-        numel((out_features, input_shape[-1]))  # weight
-        + (out_features if bias else 0)
-        + numel(input_shape)
-        + numel((*input_shape[:-1], out_features))  # output
-    )
-    return elements * numpy_dtype(dtype).itemsize
 
 
 def _check_array(a: object, what: str) -> None:

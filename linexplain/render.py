@@ -17,7 +17,10 @@ from .shapes import Product, ShapeReport, product_as_written
 from .spec import format_shape
 
 if TYPE_CHECKING:
-    from .symbolic import Expansion
+    import numpy as np
+
+    from .forward import Forward
+    from .symbolic import Expansion, NumericExpansion
 
 
 @dataclass
@@ -29,6 +32,7 @@ class Section:
     header: tuple[str, ...] | None = None
     notes: list[str] = field(default_factory=list)
     body: str = ""  # preformatted lines (equations, matrices), shown as they are
+    numeric: bool = False  # right-align every column but the first
 
 
 @dataclass
@@ -72,10 +76,13 @@ def _styled_lines(explanation: Explanation) -> list[tuple[str, str]]:
             for i in range(max((len(row) for row in table), default=0))
         ]
         for number, row in enumerate(table):
-            cells = [cell.ljust(widths[i]) for i, cell in enumerate(row)]
+            cells = [
+                cell.rjust(widths[i]) if section.numeric and i else cell.ljust(widths[i])
+                for i, cell in enumerate(row)
+            ]
             style = "dim" if section.header and number == 0 else ""
             lines.append((("  " + "  ".join(cells)).rstrip(), style))
-        lines += [(f"  {line}", "") for line in section.body.splitlines()]
+        lines += [(f"  {line}".rstrip(), "") for line in section.body.splitlines()]
         lines += [(f"  {note}", "italic") for note in section.notes]
     return lines
 
@@ -248,7 +255,9 @@ def expand_explanation(expansion: Expansion, form: str, ascii_only: bool) -> Exp
     return Explanation(title, f"every output written out{layer}", sections)
 
 
-_TO_ASCII = str.maketrans({"ᵀ": "^T", "→": "->", "×": "x", "·": "*", "Σ": "sum"})
+_TO_ASCII = str.maketrans(
+    {"ᵀ": "^T", "→": "->", "×": "x", "·": "*", "Σ": "sum", "⋯": "...", "⋮": ":", "⋱": "..."}
+)
 
 
 def _ascii(text: str) -> str:
@@ -273,3 +282,78 @@ def expand_markdown(expansion: Expansion, form: str) -> str:
         lines += [f"**{EXPAND_TITLES[name]}**", "", "$$", obj.latex, "$$", ""]
     lines.append(f"> {e.notes[0]}")
     return "\n".join(lines) + "\n"
+
+
+MAX_SHOWN = 8  # rows and columns of a tensor shown before the middle is elided, as in expand
+
+
+def _shown(n: int) -> list[int | None]:
+    """Indices shown of an axis of n: all, or the first 7, a gap (None), the last."""
+    if n <= MAX_SHOWN:
+        return list(range(n))
+    return [*range(MAX_SHOWN - 1), None, n - 1]
+
+
+def tensor_section(title: str, a: np.ndarray, precision: int) -> Section:
+    """A tensor as a table: one row per sample (leading dims flattened), elided when big."""
+    rows = a.reshape(-1, a.shape[-1]) if a.ndim else a.reshape(1, 1)
+    leading = a.shape[:-1]
+    cols = _shown(rows.shape[1])
+    header = ("", *("⋯" if j is None else str(j) for j in cols))
+    section = Section(title, header=header, numeric=True)
+    for i in _shown(rows.shape[0]):
+        if i is None:
+            section.rows.append(("⋮", *("⋮" if j is not None else "⋱" for j in cols)))
+            continue
+        cells = ("⋯" if j is None else f"{rows[i, j]:.{precision}f}" for j in cols)
+        section.rows.append((_index_label(i, leading), *cells))
+    return section
+
+
+def _index_label(flat: int, leading: tuple[int, ...]) -> str:
+    """Where row ``flat`` of the flattened leading dims sits: ``3`` or ``[1, 0]``."""
+    if len(leading) <= 1:
+        return str(flat) if leading else ""
+    index = []
+    for size in reversed(leading):
+        flat, position = divmod(flat, size)
+        index.append(position)
+    return "[" + ", ".join(map(str, reversed(index))) + "]"
+
+
+def run_explanation(run: Forward, precision: int, steps: NumericExpansion | None) -> Explanation:
+    """The text of ``linexplain run``: W, b, x, y, optionally one sample written out, and the
+    PyTorch code that gives the same numbers."""
+    layer, x, y = run.layer, run.x, run.y
+    title = (
+        f"nn.Linear(in_features={layer.in_features}, out_features={layer.out_features}, "
+        f"bias={layer.bias is not None})  seed {run.seed}, {run.dtype}"
+    )
+    summary = f"x {format_shape(x.shape)} → y {format_shape(y.shape)}"
+    if run.dims:
+        sizes = ", ".join(f"{name} = {size}" for name, size in run.dims.items())
+        summary += f"   (names: {sizes}; set them with --dims)"
+    source = "given" if run.given_input else "torch.randn" + format_shape(x.shape)
+    weight_source = "given" if run.given_weight else f"torch.manual_seed({run.seed}) init"
+    sections = [
+        tensor_section(
+            f"W = layer.weight {format_shape(layer.weight.shape)}: out × in ({weight_source})",
+            layer.weight,
+            precision,
+        )
+    ]
+    if layer.bias is not None:
+        sections.append(tensor_section("b = layer.bias (out,)", layer.bias, precision))
+    sections.append(tensor_section(f"x {format_shape(x.shape)}: {source}", x, precision))
+    sections.append(
+        tensor_section(f"y = x·Wᵀ + b {format_shape(y.shape)}: one row per sample", y, precision)
+    )
+    if steps is not None:
+        sections.append(
+            Section(
+                "Sample 0 written out: the seed's equation (1) with numbers (0-based, as above)",
+                body=steps.block.text,
+            )
+        )
+    sections.append(Section("The same in PyTorch", body=run.torch_snippet()))
+    return Explanation(title, summary, sections)

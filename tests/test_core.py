@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from linexplain.core import Linear, estimate_bytes, linear
+from linexplain.core import Linear, linear
 from linexplain.errors import LinexplainError
 
 FIXTURES = json.loads((Path(__file__).parent / "data" / "torch_rng.json").read_text())
@@ -220,24 +220,6 @@ def test_layer_refuses_bad_arguments():
         Linear(2, 2, dtype="int8")
     with raises("out of range"):
         Linear(2, 2, seed=2**64)
-
-
-# --- memory estimate ---------------------------------------------------------------------
-
-
-def test_estimate_bytes_counts_weight_bias_input_and_output():
-    n = estimate_bytes((4, 16, 512, 64), 32)
-    assert type(n) is int
-    assert n == 4 * (32 * 64 + 32 + 4 * 16 * 512 * 64 + 4 * 16 * 512 * 32)
-    assert estimate_bytes((3,), 2, bias=False, dtype="float64") == 8 * (6 + 3 + 2)
-    big = estimate_bytes((10**6, 10**6), 10**6)  # no overflow: Python ints
-    assert big == 4 * (10**12 + 10**6 + 10**12 + 10**12)
-
-
-@pytest.mark.parametrize(("shape", "match"), [((), "no dimensions"), ((2, -3), "non-negative")])
-def test_estimate_bytes_refuses_bad_shapes(shape, match):
-    with raises(match):
-        estimate_bytes(shape, 4)
 
 
 # --- live torch ------------------------------------------------------------------------

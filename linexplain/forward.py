@@ -1,0 +1,200 @@
+"""One forward pass as a PyTorch session would do it: seed, layer, input, output.
+
+``forward(...)`` reproduces::
+
+    torch.manual_seed(seed)
+    layer = torch.nn.Linear(in_features, out_features, bias=bias)
+    x = torch.randn(*input_shape)
+    y = layer(x)
+
+with NumPy (see :mod:`linexplain.torch_rng`), or uses the input and weights you give. The memory
+it needs is checked before anything is allocated.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .core import Linear
+from .errors import LinexplainError
+from .shapes import ShapeReport, explain_shape
+from .spec import Shape
+
+DEFAULT_BATCH = 4  # with no input given: x = torch.randn(4, in_features)
+DEFAULT_NAME_SIZE = 2  # a named dim with no --dims size
+INLINE_LIMIT = 64  # given arrays up to this many numbers are written into the torch snippet
+
+
+def default_max_memory() -> int:
+    """A quarter of this machine's memory (4 GiB when it cannot be read)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
+    except (ValueError, OSError, AttributeError):
+        return 4 * 2**30
+
+
+@dataclass(frozen=True)
+class Forward:
+    """A layer, its input and its output, and how they were made."""
+
+    layer: Linear
+    x: np.ndarray
+    y: np.ndarray
+    seed: int
+    input_shape: Shape  # as written, names kept (e.g. ("N", "C", 3))
+    dims: dict[str, int] = field(default_factory=dict)  # sizes used for the names
+    given_input: bool = False
+    given_weight: bool = False
+
+    @property
+    def dtype(self) -> str:
+        return self.layer.dtype
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``--json`` contract of ``linexplain run`` (floats round-trip exactly)."""
+        layer = self.layer
+        return {
+            "in_features": layer.in_features,
+            "out_features": layer.out_features,
+            "dtype": self.dtype,
+            "seed": self.seed,
+            "input_shape": list(self.x.shape),
+            "output_shape": list(self.y.shape),
+            "dims": dict(self.dims),
+            "weight": layer.weight.tolist(),
+            "bias": None if layer.bias is None else layer.bias.tolist(),
+            "input": self.x.tolist(),
+            "output": self.y.tolist(),
+            "torch": self.torch_snippet(),
+        }
+
+    def torch_snippet(self) -> str:
+        """The PyTorch code that gives the same numbers."""
+        layer = self.layer
+        bias = "" if layer.bias is not None or self.given_weight else ", bias=False"
+        lines = ["import torch", ""]
+        if self.dtype == "float64":
+            lines.append("torch.set_default_dtype(torch.float64)")
+        lines += [
+            f"torch.manual_seed({self.seed})",
+            f"layer = torch.nn.Linear({layer.in_features}, {layer.out_features}{bias})",
+        ]
+        if self.given_weight:
+            lines.append(f"layer.weight.data = {_tensor(layer.weight, 'your weight')}")
+            lines.append(
+                "layer.bias = None"
+                if layer.bias is None
+                else f"layer.bias.data = {_tensor(layer.bias, 'your bias')}"
+            )
+        shape = ", ".join(map(str, self.x.shape))
+        x = _tensor(self.x, "your input") if self.given_input else f"torch.randn({shape})"
+        lines += [f"x = {x}", "y = layer(x)"]
+        return "\n".join(lines)
+
+
+def _tensor(a: np.ndarray, what: str) -> str:
+    """``torch.tensor([...])`` for a small array, else a placeholder naming it."""
+    if a.size <= INLINE_LIMIT:
+        return f"torch.tensor({a.tolist()!r})"
+    return f"torch.from_numpy(...)  # {what}, shape {tuple(a.shape)}"
+
+
+def forward(
+    out_features: int | None = None,
+    in_features: int | None = None,
+    *,
+    bias: bool = True,
+    seed: int = 0,
+    dtype: str = "float32",
+    input_shape: Shape | None = None,
+    dims: dict[str, int] | None = None,
+    x: np.ndarray | None = None,
+    weight: np.ndarray | None = None,
+    bias_values: np.ndarray | None = None,
+    max_memory: int | None = None,
+) -> Forward:
+    """Build the layer (seeded like torch, or from ``weight``), make the input, run it.
+
+    The input is ``x`` if given, else ``torch.randn(*input_shape)`` drawn after the layer's
+    init, with named dims sized by ``dims`` (default 2 each); with neither, the shape is
+    ``(4, in_features)``. Refuses, before allocating, a pass needing more than ``max_memory``.
+    """
+    if x is not None and input_shape is not None:
+        raise LinexplainError(
+            "both an input and an input shape were given", "give one: the input has its shape"
+        )
+    if weight is not None:
+        if weight.ndim != 2:
+            raise LinexplainError(
+                f"the weight has shape {weight.shape}; it must be (out_features, in_features)",
+                "give a 2-D weight, e.g. [[1, 2, 3], [4, 5, 6]] for 3 inputs and 2 outputs",
+            )
+        in_features = _agree(in_features, weight.shape[1], "--in", "the weight's columns")
+        out_features = _agree(out_features, weight.shape[0], "--out", "the weight's rows")
+        bias = bias_values is not None
+    elif bias_values is not None:
+        raise LinexplainError("bias values were given without a weight", "give the weight too")
+    if x is not None:
+        in_features = in_features if in_features is not None else int(x.shape[-1]) if x.ndim else 0
+        written: Shape = tuple(int(d) for d in x.shape)
+    else:
+        written = input_shape if input_shape is not None else (DEFAULT_BATCH, in_features or 0)
+        if input_shape is None and in_features is None:
+            raise LinexplainError("in_features is unknown", "give --in, or an input shape")
+    if out_features is None:
+        raise LinexplainError("out_features is unknown", "give --out, or a weight")
+    report = explain_shape(written, out_features, in_features, bias=bias, dtype=dtype, dims=dims)
+    sizes = {name: DEFAULT_NAME_SIZE for name in written if isinstance(name, str)}
+    sizes |= report.bindings
+    shape = tuple(sizes[d] if isinstance(d, str) else d for d in written)
+    _check_memory(explain_shape(shape, out_features, bias=bias, dtype=dtype), max_memory)
+
+    # torch draws the init even when weights are then replaced, so the input's draws follow it.
+    seeded = Linear(
+        report.in_features, out_features, bias or weight is not None, dtype=dtype, seed=seed
+    )
+    layer = seeded
+    if weight is not None:
+        dt = seeded.weight.dtype
+        given_bias = None if bias_values is None else bias_values.astype(dt, copy=False)
+        layer = Linear.from_arrays(weight.astype(dt, copy=False), given_bias)
+    given_input = x is not None
+    if x is None:
+        assert seeded.generator is not None  # a seeded layer has its generator
+        x = seeded.generator.randn(shape, dtype)
+    x = x.astype(seeded.weight.dtype, copy=False)
+    return Forward(
+        layer=layer,
+        x=x,
+        y=layer(x),
+        seed=seed,
+        input_shape=written,
+        dims={name: sizes[name] for name in sizes},
+        given_input=given_input,
+        given_weight=weight is not None,
+    )
+
+
+def _agree(given: int | None, actual: int, option: str, what: str) -> int:
+    """``actual``, checked against an option that also gave it."""
+    if given is not None and given != actual:
+        raise LinexplainError(
+            f"{option} {given} disagrees with {what} ({actual})", f"drop {option}"
+        )
+    return int(actual)
+
+
+def _check_memory(report: ShapeReport, max_memory: int | None) -> None:
+    """Refuse a pass whose weight, bias, input and output need more than ``max_memory``."""
+    limit = default_max_memory() if max_memory is None else max_memory
+    needed = sum(value.coeff for value in report.memory().values())
+    if needed > limit:
+        raise LinexplainError(
+            f"this pass needs {needed:,} bytes (weight, bias, input and output in "
+            f"{report.dtype}), over the limit of {limit:,}",
+            "use smaller sizes, or raise --max-memory if the machine has the room",
+        )
