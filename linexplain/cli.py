@@ -39,6 +39,11 @@ class Format(str, Enum):
     markdown = "markdown"
 
 
+class TextFormat(str, Enum):
+    pretty = "pretty"
+    ascii = "ascii"
+
+
 class IndexBase(str, Enum):
     one = "1"
     zero = "0"
@@ -411,24 +416,11 @@ def run_command(
     )
     if save:
         _save(save, result.y)
+    written = result.steps(precision=max(precision, 1)) if steps else None
     if json:
-        emit_json(result.as_dict())
-        return
-    written = None
-    if steps and result.x.size and result.y.size:
-        from .symbolic import expand_numbers
-
-        layer = result.layer
-        first = result.x.reshape(-1, layer.in_features)[0]
-        written = expand_numbers(
-            layer.weight,
-            layer.bias,
-            first,
-            y=result.y.reshape(-1, layer.out_features)[0],
-            index_base=0,
-            precision=max(precision, 1),
-        )
-    emit(run_explanation(result, precision, written))
+        emit_json(result.as_dict() | ({"steps": written.as_dict()} if written else {}))
+    else:
+        emit(run_explanation(result, precision, written))
 
 
 def _save(path: str, y: object) -> None:
@@ -443,3 +435,80 @@ def _save(path: str, y: object) -> None:
         raise LinexplainError(
             f"--save {path!r}: {error.strerror or error}", "choose a writable path"
         ) from None
+
+
+@app.command(
+    epilog=_examples(
+        "linexplain explain",
+        "linexplain explain --in 4 --out 2 --input-shape batch,4 --dims batch=3 --seed 1",
+        "linexplain explain --json",
+    )
+)
+def explain(
+    in_features: Annotated[
+        int, typer.Option("--in", "--in-features", help="in_features: size of one input sample.")
+    ] = 3,
+    out_features: Annotated[
+        int, typer.Option("--out", "--out-features", help="out_features: size of one output.")
+    ] = 3,
+    bias: Bias = True,
+    layer: Annotated[
+        Optional[int],  # noqa: UP045 - typer needs Optional on Python 3.10
+        typer.Option(help="Layer number l, the superscript (l); --layer -1 for none."),
+    ] = 2,
+    input_shape: Annotated[
+        str, typer.Option("--input-shape", "-s", help="Input shape; names are fine.")
+    ] = "N,C,3",
+    dims: Annotated[
+        str,
+        typer.Option("--dims", help="Sizes for named dims, e.g. N=32 (the numbers use 2 each)."),
+    ] = "",
+    seed: Seed = 0,
+    dtype: Annotated[
+        NumberType, typer.Option(help="As torch.set_default_dtype.")
+    ] = NumberType.float32,
+    index_base: Annotated[
+        IndexBase,
+        typer.Option(help="1: math style (w_11 first); 0: as in code, w_ij = layer.weight[i, j]."),
+    ] = IndexBase.one,
+    max_terms: Annotated[
+        int, typer.Option(help="Longer sums, rows and matrices show their first and last terms.")
+    ] = 8,
+    precision: Precision = 4,
+    format_: Annotated[
+        TextFormat, typer.Option("--format", help="Maths in unicode (pretty) or ascii.")
+    ] = TextFormat.pretty,
+    json: Json = False,
+) -> None:
+    """The whole seed in one go: the layer, its shapes, its equations and PyTorch's numbers."""
+    from .forward import forward
+    from .render import emit, emit_json, explain_explanation
+    from .shapes import explain_shape
+    from .spec import parse_bindings, parse_shape
+    from .symbolic import expand as expand_layer
+
+    shape = parse_shape(input_shape)
+    sizes = parse_bindings(dims)
+    kind = dtype.value
+    superscript = None if layer == -1 else layer
+    base = int(index_base.value)
+    report = explain_shape(shape, out_features, in_features, bias=bias, dtype=kind, dims=sizes)
+    expansion = expand_layer(
+        in_features,
+        out_features,
+        bias=bias,
+        layer=superscript,
+        index_base=base,
+        max_terms=max_terms,
+        input_shape=shape,
+    )
+    result = forward(
+        out_features, in_features, bias=bias, seed=seed, dtype=kind, input_shape=shape, dims=sizes
+    )
+    written = result.steps(layer=superscript, index_base=base, precision=max(precision, 1))
+    if json:
+        run_part = result.as_dict() | ({"steps": written.as_dict()} if written else {})
+        emit_json({"shape": report.as_dict(), "expand": expansion.as_dict(), "run": run_part})
+        return
+    ascii_only = format_ == TextFormat.ascii
+    emit(explain_explanation(report, expansion, result, written, precision, ascii_only))

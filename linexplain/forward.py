@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from .core import Linear
 from .errors import LinexplainError
 from .shapes import ShapeReport, explain_shape
 from .spec import Shape
+
+if TYPE_CHECKING:
+    from .symbolic import NumericExpansion
 
 DEFAULT_BATCH = 4  # with no input given: x = torch.randn(4, in_features)
 DEFAULT_NAME_SIZE = 2  # a named dim with no --dims size
@@ -71,6 +74,25 @@ class Forward:
             "output": self.y.tolist(),
             "torch": self.torch_snippet(),
         }
+
+    def steps(
+        self, *, layer: int | None = None, index_base: int = 0, precision: int = 4
+    ) -> NumericExpansion | None:
+        """Sample 0's outputs written out with their numbers (None when x or y is empty)."""
+        if not (self.x.size and self.y.size):
+            return None
+        from .symbolic import expand_numbers
+
+        weight, bias = self.layer.weight, self.layer.bias
+        return expand_numbers(
+            weight,
+            bias,
+            self.x.reshape(-1, weight.shape[1])[0],
+            y=self.y.reshape(-1, weight.shape[0])[0],
+            layer=layer,
+            index_base=index_base,
+            precision=precision,
+        )
 
     def torch_snippet(self) -> str:
         """The PyTorch code that gives the same numbers."""

@@ -321,7 +321,13 @@ def _index_label(flat: int, leading: tuple[int, ...]) -> str:
     return "[" + ", ".join(map(str, reversed(index))) + "]"
 
 
-def run_explanation(run: Forward, precision: int, steps: NumericExpansion | None) -> Explanation:
+def run_explanation(
+    run: Forward,
+    precision: int,
+    steps: NumericExpansion | None,
+    index_base: int = 0,
+    ascii_only: bool = False,
+) -> Explanation:
     """The text of ``linexplain run``: W, b, x, y, optionally one sample written out, and the
     PyTorch code that gives the same numbers."""
     layer, x, y = run.layer, run.x, run.y
@@ -349,11 +355,50 @@ def run_explanation(run: Forward, precision: int, steps: NumericExpansion | None
         tensor_section(f"y = x·Wᵀ + b {format_shape(y.shape)}: one row per sample", y, precision)
     )
     if steps is not None:
+        first = "the first row of y" if run.y.ndim > 1 else "y"
+        where = "i" if index_base == 0 else "i-1"
         sections.append(
             Section(
-                "Sample 0 written out: the seed's equation (1) with numbers (0-based, as above)",
-                body=steps.block.text,
+                "Sample 0 written out: the seed's equation (1) with numbers",
+                body=steps.block.ascii if ascii_only else steps.block.text,
+                notes=[f"z_i is column {where} of {first} above ({index_base}-based indices)"],
             )
         )
     sections.append(Section("The same in PyTorch", body=run.torch_snippet()))
     return Explanation(title, summary, sections)
+
+
+def explain_explanation(
+    report: ShapeReport,
+    expansion: Expansion,
+    run: Forward,
+    steps: NumericExpansion | None,
+    precision: int,
+    ascii_only: bool,
+) -> Explanation:
+    """The whole seed in one text: the layer, the shape walk, the equations, real numbers."""
+    r = report
+    bias = f" + bias {format_shape(r.bias_shape)}" if r.bias_shape else ""
+    title = (
+        f"nn.Linear(in_features={r.in_features}, out_features={r.out_features}, bias={r.bias}): "
+        f"weight {format_shape(r.weight_shape)}{bias} = {r.params:,} parameters"
+    )
+    shape = shape_explanation(report)
+    forms = expand_explanation(expansion, "all", ascii_only)
+    numbers = run_explanation(run, precision, steps, expansion.index_base, ascii_only)
+
+    def part(number: int, text: str) -> Section:
+        return Section(f"━━ {number}. {text} ━━")
+
+    sections = [
+        part(1, f"The shape walk: {shape.summary}"),
+        *shape.sections,
+        part(2, "What every output is made of (written out by sympy)"),
+        *forms.sections,
+        part(3, f"Real numbers: seed {run.seed}, {numbers.summary}"),
+        *numbers.sections,
+    ]
+    if ascii_only:
+        for section in sections:
+            section.title = _ascii(section.title.replace("━━", "=="))
+    return Explanation(title, "", sections)

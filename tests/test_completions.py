@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-COMMANDS = {"shape", "expand", "run"}
+COMMANDS = {"shape", "expand", "run", "explain"}
 
 
 def test_checked_in_completions_are_fresh() -> None:
