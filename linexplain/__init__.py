@@ -1,3 +1,56 @@
-"""linexplain: explain PyTorch's nn.Linear — shapes, equations and PyTorch's own numbers."""
+"""linexplain: explain PyTorch's nn.Linear — shapes, equations and PyTorch's own numbers.
+
+The public API, imported on first use so that ``import linexplain`` stays cheap (numpy and
+sympy load only when a name that needs them is used)::
+
+    from linexplain import explain_shape, parse_shape, expand, Linear, linear, forward
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "LinexplainError": "errors",
+    "parse_shape": "spec",
+    "parse_bindings": "spec",
+    "explain_shape": "shapes",
+    "ShapeReport": "shapes",
+    "Product": "shapes",
+    "expand": "symbolic",
+    "expand_numbers": "symbolic",
+    "Expansion": "symbolic",
+    "linear": "core",
+    "Linear": "core",
+    "Generator": "torch_rng",
+    "linear_init": "torch_rng",
+    "forward": "session",
+    "Forward": "session",
+}
+__all__ = ["__version__", *_EXPORTS]
+
+
+def main() -> None:
+    """The ``linexplain`` command. Ctrl-C, even while the CLI loads, ends quietly with 130."""
+    try:
+        from .cli import main as cli_main
+
+        cli_main()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'linexplain' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

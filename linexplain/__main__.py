@@ -1,5 +1,5 @@
 """``python -m linexplain``."""
 
-from .cli import main
+from . import main
 
 main()

@@ -51,7 +51,7 @@ class IndexBase(str, Enum):
 
 def _one_of(**options: object) -> None:
     """Refuse two options that each give the same thing."""
-    given = [name for name, value in options.items() if value]
+    given = [name for name, value in options.items() if value is not None]
     if len(given) > 1:
         raise LinexplainError(
             f"{' and '.join(given)} both give the same thing",
@@ -170,6 +170,7 @@ Dims = Annotated[
     str,
     typer.Option("--dims", help="Sizes for named dims, e.g. N=32,C=16 (counts become numbers)."),
 ]
+OptionalStr = Optional[str]  # noqa: UP045 - typer needs Optional on Python 3.10
 Seed = Annotated[int, typer.Option(help="torch.manual_seed(SEED): the same weights as PyTorch.")]
 Precision = Annotated[int, typer.Option(help="Decimals shown (JSON always has every digit).")]
 Json = Annotated[bool, typer.Option("--json", help="Write JSON (keys documented in the README).")]
@@ -334,87 +335,89 @@ def run_command(
         NumberType, typer.Option(help="As torch.set_default_dtype.")
     ] = NumberType.float32,
     input_shape: Annotated[
-        str,
+        OptionalStr,
         typer.Option(
             "--input-shape",
             "-s",
             help="Shape of a random input x = torch.randn(...), e.g. 4,3 or N,C,3 [default: 4,IN].",
             show_default=False,
         ),
-    ] = "",
+    ] = None,
     dims: Annotated[
         str, typer.Option("--dims", help="Sizes for named dims, e.g. N=2,C=4 (default 2 each).")
     ] = "",
     input_: Annotated[
-        str,
+        OptionalStr,
         typer.Option("--input", help="The input as JSON, e.g. '[[1, 2, 3], [4, 5, 6]]'."),
-    ] = "",
+    ] = None,
     input_file: Annotated[
-        str, typer.Option(help="The input from a .npy, .csv, .txt or .json file, or - (stdin).")
-    ] = "",
+        OptionalStr,
+        typer.Option(help="The input from a .npy, .csv, .txt or .json file, or - (stdin)."),
+    ] = None,
     weight: Annotated[
-        str, typer.Option("--weight", help="The weight (out x in) as JSON, e.g. '[[1, 0, 2]]'.")
-    ] = "",
+        OptionalStr,
+        typer.Option("--weight", help="The weight (out x in) as JSON, e.g. '[[1, 0, 2]]'."),
+    ] = None,
     bias_values: Annotated[
-        str, typer.Option(help="The bias (out,) as JSON, with --weight, e.g. '[0.5]'.")
-    ] = "",
+        OptionalStr, typer.Option(help="The bias (out,) as JSON, with --weight, e.g. '[0.5]'.")
+    ] = None,
     weight_file: Annotated[
-        str, typer.Option(help="An .npz with arrays weight and (optional) bias, as a state_dict.")
-    ] = "",
+        OptionalStr,
+        typer.Option(help="An .npz with arrays weight and (optional) bias, as a state_dict."),
+    ] = None,
     steps: Annotated[
         bool, typer.Option("--steps", help="Write out each output of sample 0 with its numbers.")
     ] = False,
     precision: Precision = 4,
-    save: Annotated[str, typer.Option(help="Save y to this .npy file.")] = "",
+    save: Annotated[OptionalStr, typer.Option(help="Save y to this .npy file.")] = None,
     max_memory: Annotated[
-        str,
+        OptionalStr,
         typer.Option(
             help="Refuse a pass needing more bytes than this, e.g. 2GiB "
             "[default: a quarter of the RAM].",
             show_default=False,
         ),
-    ] = "",
+    ] = None,
     json: Json = False,
 ) -> None:
     """The real numbers: a NumPy Linear with PyTorch's own weights for --seed, run on an input."""
     from .arrays import load_array, load_weights, parse_array
-    from .forward import forward
     from .render import emit, emit_json, run_explanation
+    from .session import forward
     from .spec import parse_bindings, parse_bytes, parse_shape
 
     _one_of(**{"--input": input_, "--input-file": input_file, "--input-shape": input_shape})
     _one_of(**{"--weight": weight, "--weight-file": weight_file})
+    if bias_values is not None and weight is None:
+        raise LinexplainError("--bias-values needs --weight", "give --weight too")
     if precision < 0 or precision > 17:
         raise LinexplainError(f"--precision {precision} is out of range", "use 0 to 17 decimals")
     kind = dtype.value
-    x = (
-        parse_array(input_, "--input", kind)
-        if input_
-        else load_array(input_file, kind)
-        if input_file
-        else None
-    )
-    w, b = (parse_array(weight, "--weight", kind), None) if weight else (None, None)
-    if weight_file:
+    x = None
+    if input_ is not None:
+        x = parse_array(input_, "--input", kind)
+    elif input_file is not None:
+        x = load_array(input_file, kind)
+    w = b = None
+    if weight is not None:
+        w = parse_array(weight, "--weight", kind)
+        b = None if bias_values is None else parse_array(bias_values, "--bias-values", kind)
+    elif weight_file is not None:
         w, b = load_weights(weight_file, kind)
-    if bias_values:
-        if not weight:
-            raise LinexplainError("--bias-values needs --weight", "give --weight too")
-        b = parse_array(bias_values, "--bias-values", kind)
     result = forward(
         out_features,
         in_features,
         bias=bias,
         seed=seed,
         dtype=kind,
-        input_shape=parse_shape(input_shape) if input_shape else None,
-        dims=parse_bindings(dims),
+        input_shape=None if input_shape is None else parse_shape(input_shape),
+        dims=parse_bindings(dims or ""),
         x=x,
         weight=w,
         bias_values=b,
-        max_memory=parse_bytes(max_memory) if max_memory else None,
+        max_memory=None if max_memory is None else parse_bytes(max_memory),
     )
-    if save:
+    if save is not None:
         _save(save, result.y)
     written = result.steps(precision=max(precision, 1)) if steps else None
     if json:
@@ -481,8 +484,8 @@ def explain(
     json: Json = False,
 ) -> None:
     """The whole seed in one go: the layer, its shapes, its equations and PyTorch's numbers."""
-    from .forward import forward
     from .render import emit, emit_json, explain_explanation
+    from .session import forward
     from .shapes import explain_shape
     from .spec import parse_bindings, parse_shape
     from .symbolic import expand as expand_layer

@@ -19,7 +19,7 @@ from .spec import format_shape
 if TYPE_CHECKING:
     import numpy as np
 
-    from .forward import Forward
+    from .session import Forward
     from .symbolic import Expansion, NumericExpansion
 
 

@@ -34,6 +34,7 @@ from sympy.printing.pretty.stringpict import prettyForm
 
 from linexplain.errors import LinexplainError
 from linexplain.shapes import explain_shape
+from linexplain.spec import MAX_SIZE
 
 if TYPE_CHECKING:  # numpy is imported only where numbers are written, keeping `expand` light
     import numpy as np
@@ -433,8 +434,8 @@ def expand(
     if input_shape is not None:
         explain_shape(input_shape, out_features, in_features)  # torch's rule, torch's messages
     keep = None if full else max_terms
+    _check_printed(out_features, in_features, keep, full)
     rows, cols = _shown(out_features, index_base, keep), _shown(in_features, index_base, keep)
-    _check_printed(rows, cols, full)
 
     n = Notation(in_features, out_features, layer, index_base)
     js = (j, index_base, index_base + in_features - 1)
@@ -662,8 +663,8 @@ def expand_numbers(
             f"y has shape {np.shape(y)}, expected ({out},)", "pass the layer's output for x"
         )
     keep = None if full else max_terms
+    _check_printed(out, in_, keep, full)
     rows, cols = _shown(out, index_base, keep), _shown(in_, index_base, keep)
-    _check_printed(rows, cols, full)
 
     n = Notation(in_, out, layer, index_base)
     numeric = tuple(
@@ -735,6 +736,8 @@ def _check_size(name: str, value: int) -> None:
             f"{'inputs' if name == 'in_features' else 'outputs'} has no sums to write out",
             "PyTorch accepts size 0, but then every output is just its bias (or nothing)",
         )
+    if value > MAX_SIZE:
+        raise LinexplainError(f"{name} {value} is out of range", "use a size up to 2**63-1")
 
 
 def _check_options(layer: int | None, index_base: int, max_terms: int) -> None:
@@ -756,14 +759,13 @@ def _check_options(layer: int | None, index_base: int, max_terms: int) -> None:
         )
 
 
-def _check_printed(rows: list, cols: list, full: bool) -> None:
-    """Refuse to write out more than FULL_LIMIT weights."""
-    shown_rows = sum(r is not None for r in rows)
-    shown_cols = sum(c is not None for c in cols)
+def _check_printed(out: int, in_: int, keep: int | None, full: bool) -> None:
+    """Refuse, before building anything, to write out more than FULL_LIMIT weights."""
+    shown_rows, shown_cols = (n if keep is None else min(n, keep) for n in (out, in_))
     if shown_rows * shown_cols > FULL_LIMIT:
         raise LinexplainError(
-            f"writing out {shown_rows} x {shown_cols} = {shown_rows * shown_cols:,} weights is too "
-            f"much: linexplain writes out at most {FULL_LIMIT:,} (a 64 x 64 layer)",
+            f"writing out {shown_rows:,} x {shown_cols:,} = {shown_rows * shown_cols:,} weights is "
+            f"too much: linexplain writes out at most {FULL_LIMIT:,} (a 64 x 64 layer)",
             "drop --full: big layers show their corners"
             if full
             else "lower --max-terms: it is how many terms, rows and columns are shown",

@@ -14,7 +14,7 @@ import sympy
 from typer.testing import CliRunner
 
 from linexplain.cli import app
-from linexplain.forward import forward
+from linexplain.session import forward
 from linexplain.symbolic import expand
 
 runner = CliRunner()

@@ -1,0 +1,50 @@
+"""Huge but valid sizes: exact counts past int64, memory refused before allocating."""
+
+from __future__ import annotations
+
+import json
+
+from helpers import assert_one_line_error, cli
+
+
+def test_counts_stay_exact_past_int64() -> None:
+    result = cli("shape", "--out", "100000", "-s", "100000,100000,100000", "--json")
+    data = json.loads(result.stdout)
+    assert data["macs"] == 10**20  # exact: a float or an int64 would not hold it
+    assert data["flops"] == 2 * 10**20 + 10**15
+    assert data["memory"]["input_bytes"] == 4 * 10**15
+    top = json.loads(
+        cli("shape", "--out", str(2**63 - 1), "-s", f"{2**63 - 1},{2**63 - 1}", "--json").stdout
+    )
+    assert top["macs"] == (2**63 - 1) ** 3
+
+
+def test_symbolic_counts_stay_symbolic_and_bind_exactly() -> None:
+    data = json.loads(cli("shape", "--out", "4096", "-s", "batch,seq,4096", "--json").stdout)
+    assert data["macs"] == "16777216*batch*seq"
+    bound = cli(
+        "shape",
+        "--out",
+        "4096",
+        "-s",
+        "batch,seq,4096",
+        "--dims",
+        "batch=100000,seq=100000",
+        "--json",
+    )
+    assert json.loads(bound.stdout)["macs"] == 10**10 * 4096**2
+
+
+def test_run_refuses_memory_before_allocating() -> None:
+    line = assert_one_line_error(cli("run", "--in", "65536", "--out", "65536", "-s", "65536,65536"))
+    assert "this pass needs" in line and "bytes" in line and "--max-memory" in line
+    assert_one_line_error(cli("run", "--in", "1000", "--out", "1000", "--max-memory", "1MB"))
+    ok = cli("run", "--in", "1000", "--out", "10", "-s", "2,1000", "--max-memory", "1MB", "--json")
+    assert ok.exit_code == 0
+
+
+def test_expand_big_layers_stay_small_and_full_is_refused() -> None:
+    result = cli("expand", "--in", str(10**9), "--out", str(10**9))
+    assert result.exit_code == 0 and len(result.stdout) < 20_000
+    line = assert_one_line_error(cli("expand", "--in", "4096", "--out", "4096", "--full"))
+    assert "16,777,216 weights is too much" in line
