@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 from typer.testing import CliRunner, Result
 
 from linexplain.cli import app
@@ -22,3 +26,16 @@ def assert_one_line_error(result: Result, code: int = 2) -> str:
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("linexplain: error: ")
     return lines[0]
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_script(name: str, *args: str) -> subprocess.CompletedProcess:
+    """Run ``scripts/NAME`` with this Python; it uses the ``linexplain`` installed beside it."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / name), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )

@@ -9,19 +9,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import ROOT, run_script
 
-ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 COMMANDS = {"shape", "expand", "run", "explain"}
 
 
 def test_checked_in_completions_are_fresh() -> None:
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "gen_completions.py"), "--check"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_script("gen_completions.py", "--check")
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

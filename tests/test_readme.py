@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import doctest
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers import ROOT, run_script
 
 
 def test_readme_output_blocks_are_current() -> None:
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "update_readme.py"), "--check"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    proc = run_script("update_readme.py", "--check")
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
