@@ -460,11 +460,20 @@ def explain(
         typer.Option(help="Layer number l, the superscript (l); --layer -1 for none."),
     ] = 2,
     input_shape: Annotated[
-        str, typer.Option("--input-shape", "-s", help="Input shape; names are fine.")
-    ] = "N,C,3",
+        OptionalStr,
+        typer.Option(
+            "--input-shape",
+            "-s",
+            help="Input shape; names are fine [default: N,C,IN].",
+            show_default=False,
+        ),
+    ] = None,
     dims: Annotated[
         str,
-        typer.Option("--dims", help="Sizes for named dims, e.g. N=32 (the numbers use 2 each)."),
+        typer.Option(
+            "--dims",
+            help="Sizes for named dims, e.g. N=32 (the numeric example uses 2 for others).",
+        ),
     ] = "",
     seed: Seed = 0,
     dtype: Annotated[
@@ -490,7 +499,7 @@ def explain(
     from .spec import parse_bindings, parse_shape
     from .symbolic import expand as expand_layer
 
-    shape = parse_shape(input_shape)
+    shape = parse_shape(f"N,C,{in_features}" if input_shape is None else input_shape)
     sizes = parse_bindings(dims)
     kind = dtype.value
     superscript = None if layer == -1 else layer

@@ -8,6 +8,7 @@ rich is imported only when a terminal asks for it.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -296,8 +297,10 @@ def _shown(n: int) -> list[int | None]:
 
 def tensor_section(title: str, a: np.ndarray, precision: int) -> Section:
     """A tensor as a table: one row per sample (leading dims flattened), elided when big."""
-    rows = a.reshape(-1, a.shape[-1]) if a.ndim else a.reshape(1, 1)
     leading = a.shape[:-1]
+    rows = a.reshape(math.prod(leading), a.shape[-1]) if a.ndim else a.reshape(1, 1)
+    if not rows.size:
+        return Section(title, notes=[f"(empty: shape {format_shape(a.shape)} has no numbers)"])
     cols = _shown(rows.shape[1])
     header = ("", *("⋯" if j is None else str(j) for j in cols))
     section = Section(title, header=header, numeric=True)

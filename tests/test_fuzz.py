@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from helpers import cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -47,7 +49,11 @@ def command_lines(draw: st.DrawFn) -> list[str]:
     return args
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# LINEXPLAIN_FUZZ_EXAMPLES=5000 pytest tests/test_fuzz.py  for a longer hunt.
+EXAMPLES = int(os.environ.get("LINEXPLAIN_FUZZ_EXAMPLES", "300"))
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(command_lines())
 def test_random_command_lines_exit_0_or_2_without_traceback(args: list[str]) -> None:
     result = cli(*args, stdin="")
