@@ -26,6 +26,7 @@ from .spec import Shape
 
 if TYPE_CHECKING:
     from .symbolic import NumericExpansion
+    from .torch_rng import Generator
 
 DEFAULT_BATCH = 4  # with no input given: x = torch.randn(4, in_features)
 DEFAULT_NAME_SIZE = 2  # a named dim with no --dims size
@@ -52,6 +53,8 @@ class Forward:
     dims: dict[str, int] = field(default_factory=dict)  # sizes used for the names
     given_input: bool = False
     given_weight: bool = False
+    # torch's generator after the init and the input's draws: what the next torch.randn draws
+    generator: Generator | None = field(default=None, repr=False, compare=False)
 
     @property
     def dtype(self) -> str:
@@ -198,6 +201,7 @@ def forward(
         dims={name: sizes[name] for name in sizes},
         given_input=given_input,
         given_weight=weight is not None,
+        generator=seeded.generator,
     )
 
 

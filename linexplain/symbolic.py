@@ -63,7 +63,7 @@ _WORDS: dict[Style, dict[str, str]] = {
     "ascii": {"times": "x", "dot": "*", "dots": "...", "to": "->", "T": "^T"},
     "latex": {"times": r"\times", "dot": r" \cdot ", "dots": r"\dots", "to": r"\to", "T": "^{T}"},
 }
-_SUBSCRIPT = str.maketrans("0123456789ij=", "₀₁₂₃₄₅₆₇₈₉ᵢⱼ₌")
+_SUBSCRIPT = str.maketrans("0123456789ijs=", "₀₁₂₃₄₅₆₇₈₉ᵢⱼₛ₌")
 _SUPERSCRIPT = str.maketrans("0123456789()-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾⁻")
 
 
@@ -468,9 +468,21 @@ def expand(
     )
 
 
-def _block(n: Notation, lines: Sequence[_Row], rows: list, cols: list, in_: int, out: int) -> Form:
-    """The shown rows, one per line, ``=`` aligned, ⋮ where rows are hidden, and what is hidden."""
+def _block(
+    n: Notation,
+    lines: Sequence[_Row],
+    rows: list,
+    cols: list,
+    in_: int,
+    out: int,
+    name_of: Callable[[int], sympy.Basic] | None = None,
+) -> Form:
+    """The shown rows, one per line, ``=`` aligned, ⋮ where rows are hidden, and what is hidden.
+
+    ``name_of(k)`` names row k in the note on hidden rows (default: the output z_k).
+    """
     by_index = {line.index: line for line in lines}
+    name_of = name_of or n.z
 
     def draw(style: Style) -> str:
         lhs, rhs = {}, {}
@@ -486,9 +498,9 @@ def _block(n: Notation, lines: Sequence[_Row], rows: list, cols: list, in_: int,
             hidden.append(f"{_hidden(cols):,} of the {in_:,} terms of each row ({_GAPS[style][0]})")
         if _hidden(rows):
             first, last = rows[rows.index(None) - 1] + 1, rows[-1] - 1
-            span = n.render(n.z(first), style)
+            span = n.render(name_of(first), style)
             if last > first:
-                span += f" {_WORDS[style]['dots']} {n.render(n.z(last), style)}"
+                span += f" {_WORDS[style]['dots']} {n.render(name_of(last), style)}"
             hidden.append(f"{_hidden(rows):,} of the {out:,} rows ({span})")
         if hidden:
             text.append(f"(hidden: {'; '.join(hidden)})")
