@@ -29,6 +29,11 @@ _EXPORTS = {
     "Generator": "torch_rng",
     "linear_init": "torch_rng",
     "forward": "session",
+    "backward": "grad",
+    "grad_shapes": "grad",
+    "grad_forms": "grad",
+    "finite_difference_check": "grad",
+    "Gradients": "grad",
     "Forward": "session",
 }
 __all__ = ["__version__", *_EXPORTS]

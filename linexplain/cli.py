@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from enum import Enum
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from typer.core import TyperGroup
@@ -18,6 +18,9 @@ from typer.core import TyperGroup
 from . import __version__
 from .errors import LinexplainError
 from .render import use_rich
+
+if TYPE_CHECKING:
+    from .session import Forward
 
 
 class NumberType(str, Enum):
@@ -173,6 +176,54 @@ Dims = Annotated[
 OptionalStr = Optional[str]  # noqa: UP045 - typer needs Optional on Python 3.10
 Seed = Annotated[int, typer.Option(help="torch.manual_seed(SEED): the same weights as PyTorch.")]
 Precision = Annotated[int, typer.Option(help="Decimals shown (JSON always has every digit).")]
+RunOut = Annotated[
+    Optional[int],  # noqa: UP045 - typer needs Optional on Python 3.10
+    typer.Option(
+        "--out",
+        "--out-features",
+        help="out_features (default: the weight's rows).",
+        show_default=False,
+    ),
+]
+RunDType = Annotated[NumberType, typer.Option(help="As torch.set_default_dtype.")]
+RunInputShape = Annotated[
+    OptionalStr,
+    typer.Option(
+        "--input-shape",
+        "-s",
+        help="Shape of a random input x = torch.randn(...), e.g. 4,3 or N,C,3 [default: 4,IN].",
+        show_default=False,
+    ),
+]
+RunDims = Annotated[
+    str, typer.Option("--dims", help="Sizes for named dims, e.g. N=2,C=4 (default 2 each).")
+]
+RunInput = Annotated[
+    OptionalStr, typer.Option("--input", help="The input as JSON, e.g. '[[1, 2, 3], [4, 5, 6]]'.")
+]
+RunInputFile = Annotated[
+    OptionalStr,
+    typer.Option(help="The input from a .npy, .csv, .txt or .json file, or - (stdin)."),
+]
+RunWeight = Annotated[
+    OptionalStr,
+    typer.Option("--weight", help="The weight (out x in) as JSON, e.g. '[[1, 0, 2]]'."),
+]
+RunBiasValues = Annotated[
+    OptionalStr, typer.Option(help="The bias (out,) as JSON, with --weight, e.g. '[0.5]'.")
+]
+RunWeightFile = Annotated[
+    OptionalStr,
+    typer.Option(help="An .npz with arrays weight and (optional) bias, as a state_dict."),
+]
+MaxMemory = Annotated[
+    OptionalStr,
+    typer.Option(
+        help="Refuse a pass needing more bytes than this, e.g. 2GiB "
+        "[default: a quarter of the RAM].",
+        show_default=False,
+    ),
+]
 Json = Annotated[bool, typer.Option("--json", help="Write JSON (keys documented in the README).")]
 
 
@@ -319,70 +370,62 @@ def main() -> None:
     name="run",
 )
 def run_command(
-    out_features: Annotated[
-        Optional[int],  # noqa: UP045 - typer needs Optional on Python 3.10
-        typer.Option(
-            "--out",
-            "--out-features",
-            help="out_features (default: the weight's rows).",
-            show_default=False,
-        ),
-    ] = None,
+    out_features: RunOut = None,
     in_features: InFeatures = None,
     bias: Bias = True,
     seed: Seed = 0,
-    dtype: Annotated[
-        NumberType, typer.Option(help="As torch.set_default_dtype.")
-    ] = NumberType.float32,
-    input_shape: Annotated[
-        OptionalStr,
-        typer.Option(
-            "--input-shape",
-            "-s",
-            help="Shape of a random input x = torch.randn(...), e.g. 4,3 or N,C,3 [default: 4,IN].",
-            show_default=False,
-        ),
-    ] = None,
-    dims: Annotated[
-        str, typer.Option("--dims", help="Sizes for named dims, e.g. N=2,C=4 (default 2 each).")
-    ] = "",
-    input_: Annotated[
-        OptionalStr,
-        typer.Option("--input", help="The input as JSON, e.g. '[[1, 2, 3], [4, 5, 6]]'."),
-    ] = None,
-    input_file: Annotated[
-        OptionalStr,
-        typer.Option(help="The input from a .npy, .csv, .txt or .json file, or - (stdin)."),
-    ] = None,
-    weight: Annotated[
-        OptionalStr,
-        typer.Option("--weight", help="The weight (out x in) as JSON, e.g. '[[1, 0, 2]]'."),
-    ] = None,
-    bias_values: Annotated[
-        OptionalStr, typer.Option(help="The bias (out,) as JSON, with --weight, e.g. '[0.5]'.")
-    ] = None,
-    weight_file: Annotated[
-        OptionalStr,
-        typer.Option(help="An .npz with arrays weight and (optional) bias, as a state_dict."),
-    ] = None,
+    dtype: RunDType = NumberType.float32,
+    input_shape: RunInputShape = None,
+    dims: RunDims = "",
+    input_: RunInput = None,
+    input_file: RunInputFile = None,
+    weight: RunWeight = None,
+    bias_values: RunBiasValues = None,
+    weight_file: RunWeightFile = None,
     steps: Annotated[
         bool, typer.Option("--steps", help="Write out each output of sample 0 with its numbers.")
     ] = False,
     precision: Precision = 4,
     save: Annotated[OptionalStr, typer.Option(help="Save y to this .npy file.")] = None,
-    max_memory: Annotated[
-        OptionalStr,
-        typer.Option(
-            help="Refuse a pass needing more bytes than this, e.g. 2GiB "
-            "[default: a quarter of the RAM].",
-            show_default=False,
-        ),
-    ] = None,
+    max_memory: MaxMemory = None,
     json: Json = False,
 ) -> None:
     """The real numbers: a NumPy Linear with PyTorch's own weights for --seed, run on an input."""
-    from .arrays import load_array, load_weights, parse_array
     from .render import emit, emit_json, run_explanation
+
+    result = _forward(**locals())  # the options run and grad share
+    if save is not None:
+        _save(save, result.y)
+    written = result.steps(precision=max(precision, 1)) if steps else None
+    if json:
+        emit_json(result.as_dict() | ({"steps": written.as_dict()} if written else {}))
+    else:
+        emit(run_explanation(result, precision, written))
+
+
+def _forward(
+    out_features: int | None,
+    in_features: int | None,
+    bias: bool,
+    seed: int,
+    dtype: NumberType,
+    input_shape: str | None,
+    dims: str,
+    input_: str | None,
+    input_file: str | None,
+    weight: str | None,
+    bias_values: str | None,
+    weight_file: str | None,
+    precision: int,
+    max_memory: str | None,
+    memory_share: int = 1,
+    **_: object,
+) -> Forward:
+    """The forward pass the options of ``run`` (and ``grad``) describe.
+
+    ``memory_share`` divides --max-memory for commands that hold more than the forward pass.
+    """
+    from .arrays import load_array, load_weights, parse_array
     from .session import forward
     from .spec import parse_bindings, parse_bytes, parse_shape
 
@@ -404,26 +447,20 @@ def run_command(
         b = None if bias_values is None else parse_array(bias_values, "--bias-values", kind)
     elif weight_file is not None:
         w, b = load_weights(weight_file, kind)
-    result = forward(
+    limit = None if max_memory is None else parse_bytes(max_memory)
+    return forward(
         out_features,
         in_features,
         bias=bias,
         seed=seed,
         dtype=kind,
         input_shape=None if input_shape is None else parse_shape(input_shape),
-        dims=parse_bindings(dims or ""),
+        dims=parse_bindings(dims),
         x=x,
         weight=w,
         bias_values=b,
-        max_memory=None if max_memory is None else parse_bytes(max_memory),
+        max_memory=None if limit is None else limit // memory_share,
     )
-    if save is not None:
-        _save(save, result.y)
-    written = result.steps(precision=max(precision, 1)) if steps else None
-    if json:
-        emit_json(result.as_dict() | ({"steps": written.as_dict()} if written else {}))
-    else:
-        emit(run_explanation(result, precision, written))
 
 
 def _save(path: str, y: object) -> None:
@@ -524,3 +561,108 @@ def explain(
         return
     ascii_only = format_ == TextFormat.ascii
     emit(explain_explanation(report, expansion, result, written, precision, ascii_only))
+
+
+class Upstream(str, Enum):
+    ones = "ones"
+    seed = "seed"
+
+
+@app.command(
+    epilog=_examples(
+        "linexplain grad --in 3 --out 2 --seed 0 --input-shape 4,3",
+        "linexplain grad --in 3 --out 2 --upstream seed --check",
+        "linexplain grad --out 2 --input '[[1, 2, 3]]' --upstream g.npy --json",
+    )
+)
+def grad(
+    out_features: RunOut = None,
+    in_features: InFeatures = None,
+    bias: Bias = True,
+    seed: Seed = 0,
+    dtype: RunDType = NumberType.float32,
+    input_shape: RunInputShape = None,
+    dims: RunDims = "",
+    input_: RunInput = None,
+    input_file: RunInputFile = None,
+    weight: RunWeight = None,
+    bias_values: RunBiasValues = None,
+    weight_file: RunWeightFile = None,
+    upstream: Annotated[
+        str,
+        typer.Option(
+            help="G = dL/dy: ones (L = y.sum()), seed (the torch.randn after x), or a file "
+            "(.npy, .csv, .txt, .json) of y's shape.",
+            autocompletion=lambda: [u.value for u in Upstream],
+        ),
+    ] = Upstream.ones.value,
+    check: Annotated[
+        bool, typer.Option("--check", help="Compare with central finite differences.")
+    ] = False,
+    layer: Annotated[
+        Optional[int],  # noqa: UP045 - typer needs Optional on Python 3.10
+        typer.Option(help="Layer number l, written as the superscript (l).", show_default=False),
+    ] = None,
+    index_base: Annotated[
+        IndexBase,
+        typer.Option(help="1: math style (w_11 first); 0: as in code, w_ij = layer.weight[i, j]."),
+    ] = IndexBase.one,
+    max_terms: Annotated[
+        int, typer.Option(help="Longer sums and lists show their first and last terms.")
+    ] = 8,
+    precision: Precision = 4,
+    format_: Annotated[
+        TextFormat, typer.Option("--format", help="Maths in unicode (pretty) or ascii.")
+    ] = TextFormat.pretty,
+    max_memory: MaxMemory = None,
+    json: Json = False,
+) -> None:
+    """The backward pass: dL/dW, dL/db and dL/dx, their shapes, formulas and numbers."""
+    from .arrays import load_array
+    from .grad import backward, finite_difference_check, grad_forms, grad_shapes
+    from .render import emit, emit_json, grad_explanation
+    from .shapes import explain_shape
+    from .spec import parse_bindings
+
+    # The backward pass holds about twice the forward's memory: G and the three gradients.
+    result = _forward(**locals(), memory_share=2)
+    layer_ = result.layer
+    g = (
+        upstream
+        if upstream in (Upstream.ones, Upstream.seed)
+        else load_array(upstream, dtype.value)
+    )
+    grads = backward(result, g)
+    shapes = grad_shapes(
+        explain_shape(
+            result.input_shape,
+            layer_.out_features,
+            layer_.in_features,
+            bias=layer_.bias is not None,
+            dtype=dtype.value,
+            dims=parse_bindings(dims),
+        )
+    )
+    error = finite_difference_check(grads) if check else None
+    if json:
+        emit_json(
+            grads.as_dict()
+            | {"shapes": shapes.as_dict()}
+            | ({"check_max_error": error} if check else {})
+        )
+        return
+    rows = result.x.size // max(layer_.in_features, 1) if layer_.in_features else 0
+    forms = (
+        grad_forms(
+            layer_.in_features,
+            layer_.out_features,
+            rows,
+            bias=layer_.bias is not None,
+            layer=layer,
+            index_base=int(index_base.value),
+            max_terms=max_terms,
+        )
+        if rows and layer_.in_features and layer_.out_features
+        else None
+    )
+    emit(grad_explanation(grads, shapes, forms, error, precision, format_ == TextFormat.ascii))

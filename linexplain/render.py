@@ -20,8 +20,9 @@ from .spec import format_shape
 if TYPE_CHECKING:
     import numpy as np
 
+    from .grad import GradForms, Gradients, GradShapes
     from .session import Forward
-    from .symbolic import Expansion, NumericExpansion
+    from .symbolic import Expansion, Form, NumericExpansion
 
 
 @dataclass
@@ -257,7 +258,17 @@ def expand_explanation(expansion: Expansion, form: str, ascii_only: bool) -> Exp
 
 
 _TO_ASCII = str.maketrans(
-    {"ᵀ": "^T", "→": "->", "×": "x", "·": "*", "Σ": "sum", "⋯": "...", "⋮": ":", "⋱": "..."}
+    {
+        "ᵀ": "^T",
+        "→": "->",
+        "×": "x",
+        "·": "*",
+        "Σ": "sum",
+        "⋯": "...",
+        "⋮": ":",
+        "⋱": "...",
+        "∂": "d",
+    }
 )
 
 
@@ -405,3 +416,81 @@ def explain_explanation(
         for section in sections:
             section.title = _ascii(section.title.replace("━━", "=="))
     return Explanation(title, "", sections)
+
+
+def grad_explanation(
+    grads: Gradients,
+    shapes: GradShapes,
+    forms: GradForms | None,
+    check_error: float | None,
+    precision: int,
+    ascii_only: bool,
+) -> Explanation:
+    """The text of ``linexplain grad``: shapes and costs, formulas, numbers, the torch code."""
+    run, layer = grads.run, grads.run.layer
+    loss = {
+        "ones": "L = y.sum(), so G = ∂L/∂y is all ones",
+        "seed": "G = ∂L/∂y is the torch.randn that follows x",
+        "given": "G = ∂L/∂y as given",
+    }[grads.source]
+    title = (
+        f"Gradients of nn.Linear(in_features={layer.in_features}, "
+        f"out_features={layer.out_features}, bias={layer.bias is not None})  seed {run.seed}, "
+        f"{run.dtype}"
+    )
+    sections = [
+        Section("Shapes and cost", body="\n".join(shapes.lines("ascii" if ascii_only else "text")))
+    ]
+    if forms is not None:
+
+        def body(form: Form) -> str:
+            return form.ascii if ascii_only else form.text
+
+        sections.append(Section("The formulas (sympy)", body=body(forms.compact)))
+        sections.append(Section("∂L/∂W written out", body=body(forms.grad_weight)))
+        if forms.grad_bias is not None:
+            sections.append(Section("∂L/∂b written out", body=body(forms.grad_bias)))
+        sections.append(Section("∂L/∂x written out", body=body(forms.grad_input)))
+    sections += [
+        tensor_section(
+            f"G = ∂L/∂y {format_shape(grads.upstream.shape)}", grads.upstream, precision
+        ),
+        tensor_section(
+            f"∂L/∂W = layer.weight.grad {format_shape(grads.grad_weight.shape)}",
+            grads.grad_weight,
+            precision,
+        ),
+    ]
+    if grads.grad_bias is not None:
+        sections.append(
+            tensor_section(
+                f"∂L/∂b = layer.bias.grad {format_shape(grads.grad_bias.shape)}",
+                grads.grad_bias,
+                precision,
+            )
+        )
+    sections.append(
+        tensor_section(
+            f"∂L/∂x = x.grad {format_shape(grads.grad_input.shape)}", grads.grad_input, precision
+        )
+    )
+    if check_error is not None:
+        sections.append(
+            Section(
+                "Finite-difference check",
+                rows=[
+                    (
+                        "largest error",
+                        f"{check_error:.3g}",
+                        "central differences in float64, at most 32 entries per tensor",
+                    )
+                ],
+            )
+        )
+    sections.append(Section("The same in PyTorch", body=grads.torch_snippet()))
+    explanation = Explanation(title, loss, sections)
+    if ascii_only:
+        explanation.summary = _ascii(explanation.summary)
+        for section in sections:
+            section.title = _ascii(section.title)
+    return explanation

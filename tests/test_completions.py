@@ -12,7 +12,7 @@ import pytest
 from helpers import ROOT, run_script
 
 BIN = Path(sys.executable).parent
-COMMANDS = {"shape", "expand", "run", "explain"}
+COMMANDS = {"shape", "expand", "run", "explain", "grad"}
 
 
 def test_checked_in_completions_are_fresh() -> None:
@@ -49,6 +49,9 @@ def test_bash_offers_every_subcommand() -> None:
 
 def test_bash_completes_options_and_choices() -> None:
     assert "--input-shape" in bash_complete("linexplain", "shape", "--inp")
+    assert bash_complete("linexplain", "run", "--se") == ["--seed"]
+    assert bash_complete("linexplain", "grad", "--upstream", "") == ["ones", "seed"]
+    assert bash_complete("linexplain", "expand", "--format", "l") == ["latex"]
     assert bash_complete("linexplain", "shape", "--dtype", "") == [
         "float32", "float64", "float16", "bfloat16"
     ]  # fmt: skip

@@ -31,6 +31,12 @@ OPTIONS = {
         "--precision": SIZES, "--max-memory": TEXT, "--json": None,
         "--dtype": st.sampled_from(["float32", "float64", "float16"]),
     },
+    "grad": {
+        "--in": SIZES, "--out": SIZES, "--seed": SIZES, "--input-shape": TEXT, "--dims": TEXT,
+        "--upstream": st.sampled_from(["ones", "seed", "missing.npy", "[1]"]), "--check": None,
+        "--layer": SIZES, "--max-terms": SIZES, "--json": None,
+        "--format": st.sampled_from(["pretty", "ascii", "latex"]),
+    },
     "explain": {
         "--in": SIZES, "--out": SIZES, "--input-shape": TEXT, "--dims": TEXT, "--seed": SIZES,
         "--layer": SIZES, "--max-terms": SIZES, "--json": None,

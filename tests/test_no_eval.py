@@ -35,6 +35,8 @@ TEXT_OPTIONS = [
     ["run", "--weight-file", "{payload}"],
     ["run", "--in", "3", "--out", "2", "--max-memory", "{payload}"],
     ["run", "--in", "3", "--out", "2", "--save", "{payload}"],
+    ["grad", "--in", "3", "--out", "2", "--upstream", "{payload}"],
+    ["grad", "--in", "3", "--out", "2", "--input-shape", "{payload}"],
     ["explain", "--input-shape", "{payload}"],
     ["explain", "--dims", "{payload}"],
 ]
