@@ -29,8 +29,9 @@ MAX_FILE_BYTES = 2**30
 MAX_ELEMENTS = 2**27
 MAX_DIMS = 16
 EXAMPLE = "[[1, 2, 3], [4, 5, 6]]"
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
-_SEPARATOR = re.compile(r"\s*,\s*|\s+")  # a comma (spaces around it allowed) or spaces
+ARRAY_SUFFIXES = (".npy", ".csv", ".txt", ".json")  # what load_array reads
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
+_SEPARATOR = re.compile(r"\s*,\s*|\s+", re.ASCII)  # a comma (spaces around it allowed) or spaces
 _NPY_HINT = "save it with np.save(path, array) from an array of numbers"
 
 
@@ -44,6 +45,12 @@ def parse_array(text: str, what: str, dtype: str = "float32") -> np.ndarray:
         raise LinexplainError(
             f"{what} is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}",
             f"write nested lists of numbers, e.g. {EXAMPLE}",
+        ) from None
+    except LinexplainError:  # from the NaN/Infinity hook (it is a ValueError too)
+        raise
+    except ValueError:  # an integer literal past Python's 4300-digit limit
+        raise LinexplainError(
+            f"{what} has a number with thousands of digits", "write numbers of a sensible size"
         ) from None
     except RecursionError:
         raise LinexplainError(

@@ -22,6 +22,15 @@ from .render import use_rich
 if TYPE_CHECKING:
     from .session import Forward
 
+# --- choices ---------------------------------------------------------------------------------
+
+
+class MemoryType(str, Enum):
+    float32 = "float32"
+    float64 = "float64"
+    float16 = "float16"
+    bfloat16 = "bfloat16"
+
 
 class NumberType(str, Enum):
     float32 = "float32"
@@ -52,14 +61,122 @@ class IndexBase(str, Enum):
     zero = "0"
 
 
-def _one_of(**options: object) -> None:
-    """Refuse two options that each give the same thing."""
-    given = [name for name, value in options.items() if value is not None]
-    if len(given) > 1:
-        raise LinexplainError(
-            f"{' and '.join(given)} both give the same thing",
-            f"give only one of {', '.join(options)}",
-        )
+UPSTREAMS = ("ones", "seed")
+
+# --- options (Typer's Optional is needed on Python 3.10) -------------------------------------
+
+OptionalStr = Optional[str]  # noqa: UP045
+OptionalInt = Optional[int]  # noqa: UP045
+
+InFeatures = Annotated[
+    OptionalInt,
+    typer.Option(
+        "--in",
+        "--in-features",
+        help="in_features: size of one input sample (default: the input's last dim).",
+        show_default=False,
+    ),
+]
+OutFeatures = Annotated[
+    int, typer.Option("--out", "--out-features", help="out_features: size of one output sample.")
+]
+OptionalOutFeatures = Annotated[
+    OptionalInt,
+    typer.Option(
+        "--out",
+        "--out-features",
+        help="out_features (default: the weight's rows).",
+        show_default=False,
+    ),
+]
+Bias = Annotated[bool, typer.Option("--bias/--no-bias", help="Whether the layer adds a bias b.")]
+InputShape = Annotated[
+    str,
+    typer.Option(
+        "--input-shape",
+        "-s",
+        help="Input shape: comma-separated sizes or names, e.g. N,C,3 or batch,seq_len,768.",
+    ),
+]
+ExpandInputShape = Annotated[
+    OptionalStr,
+    typer.Option(
+        "--input-shape",
+        "-s",
+        help="Input shape, e.g. N,C,3: adds the batched shapes (the last dim is --in).",
+    ),
+]
+RunInputShape = Annotated[
+    OptionalStr,
+    typer.Option(
+        "--input-shape",
+        "-s",
+        help="Shape of a random input x = torch.randn(...), e.g. 4,3 or N,C,3 [default: 4,IN].",
+        show_default=False,
+    ),
+]
+Dims = Annotated[
+    str,
+    typer.Option(
+        "--dims", help="Sizes for named dims, e.g. N=32,C=16 (numbers use 2 for names not given)."
+    ),
+]
+Seed = Annotated[int, typer.Option(help="torch.manual_seed(SEED): the same weights as PyTorch.")]
+NumberDType = Annotated[NumberType, typer.Option("--dtype", help="As torch.set_default_dtype.")]
+Input = Annotated[
+    OptionalStr, typer.Option("--input", help="The input as JSON, e.g. '[[1, 2, 3], [4, 5, 6]]'.")
+]
+InputFile = Annotated[
+    OptionalStr,
+    typer.Option(help="The input from a .npy, .csv, .txt or .json file, or - (stdin)."),
+]
+Weight = Annotated[
+    OptionalStr,
+    typer.Option("--weight", help="The weight (out x in) as JSON, e.g. '[[1, 0, 2]]'."),
+]
+BiasValues = Annotated[
+    OptionalStr, typer.Option(help="The bias (out,) as JSON, with --weight, e.g. '[0.5]'.")
+]
+WeightFile = Annotated[
+    OptionalStr,
+    typer.Option(help="An .npz with arrays weight and (optional) bias, as a state_dict."),
+]
+MaxMemory = Annotated[
+    OptionalStr,
+    typer.Option(
+        help="Refuse a pass needing more bytes than this, e.g. 2GiB "
+        "[default: a quarter of the RAM].",
+        show_default=False,
+    ),
+]
+Layer = Annotated[
+    OptionalInt,
+    typer.Option(
+        help="Layer number l, written as the superscript (l); -1 for none.", show_default=False
+    ),
+]
+Base = Annotated[
+    IndexBase,
+    typer.Option(help="1: math style (w_11 first); 0: as in code, w_ij = layer.weight[i, j]."),
+]
+MaxTerms = Annotated[
+    int, typer.Option(help="Longer sums, rows and matrices show their first and last terms.")
+]
+TextFormatOption = Annotated[
+    Optional[TextFormat],  # noqa: UP045
+    typer.Option(
+        "--format",
+        help="Maths in unicode (pretty) or ascii [default: pretty on a terminal, else ascii].",
+        show_default=False,
+    ),
+]
+Precision = Annotated[
+    int,
+    typer.Option(help="Decimals in tables, significant digits in sums (JSON has every digit)."),
+]
+Json = Annotated[bool, typer.Option("--json", help="Write JSON (keys documented in the README).")]
+
+# --- error handling --------------------------------------------------------------------------
 
 
 def _fail(message: str) -> None:
@@ -109,7 +226,7 @@ class _Group(TyperGroup):
         **extra: Any,
     ) -> Any:
         args = list(sys.argv[1:] if args is None else args) or ["--help"]
-        debug = "--debug" in args or bool(os.environ.get("LINEXPLAIN_DEBUG"))
+        debug = "--debug" in args or os.environ.get("LINEXPLAIN_DEBUG", "") not in ("", "0")
         code = _run_safely(
             lambda: super(_Group, self).main(
                 args, prog_name or "linexplain", complete_var, standalone_mode=False, **extra
@@ -132,99 +249,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-
-class DType(str, Enum):
-    float32 = "float32"
-    float64 = "float64"
-    float16 = "float16"
-    bfloat16 = "bfloat16"
-
-
-InFeatures = Annotated[
-    Optional[int],  # noqa: UP045 - typer needs Optional on Python 3.10
-    typer.Option(
-        "--in",
-        "--in-features",
-        help="in_features: size of one input sample (default: the input's last dim).",
-        show_default=False,
-    ),
-]
-OutFeatures = Annotated[
-    int, typer.Option("--out", "--out-features", help="out_features: size of one output sample.")
-]
-Bias = Annotated[bool, typer.Option("--bias/--no-bias", help="Whether the layer adds a bias b.")]
-OptionalInputShape = Annotated[
-    str,
-    typer.Option(
-        "--input-shape",
-        "-s",
-        help="Input shape, e.g. N,C,3: adds the batched shapes (the last dim is --in).",
-    ),
-]
-InputShape = Annotated[
-    str,
-    typer.Option(
-        "--input-shape",
-        "-s",
-        help="Input shape: comma-separated sizes or names, e.g. N,C,3 or batch,seq_len,768.",
-    ),
-]
-Dims = Annotated[
-    str,
-    typer.Option("--dims", help="Sizes for named dims, e.g. N=32,C=16 (counts become numbers)."),
-]
-OptionalStr = Optional[str]  # noqa: UP045 - typer needs Optional on Python 3.10
-Seed = Annotated[int, typer.Option(help="torch.manual_seed(SEED): the same weights as PyTorch.")]
-Precision = Annotated[int, typer.Option(help="Decimals shown (JSON always has every digit).")]
-RunOut = Annotated[
-    Optional[int],  # noqa: UP045 - typer needs Optional on Python 3.10
-    typer.Option(
-        "--out",
-        "--out-features",
-        help="out_features (default: the weight's rows).",
-        show_default=False,
-    ),
-]
-RunDType = Annotated[NumberType, typer.Option(help="As torch.set_default_dtype.")]
-RunInputShape = Annotated[
-    OptionalStr,
-    typer.Option(
-        "--input-shape",
-        "-s",
-        help="Shape of a random input x = torch.randn(...), e.g. 4,3 or N,C,3 [default: 4,IN].",
-        show_default=False,
-    ),
-]
-RunDims = Annotated[
-    str, typer.Option("--dims", help="Sizes for named dims, e.g. N=2,C=4 (default 2 each).")
-]
-RunInput = Annotated[
-    OptionalStr, typer.Option("--input", help="The input as JSON, e.g. '[[1, 2, 3], [4, 5, 6]]'.")
-]
-RunInputFile = Annotated[
-    OptionalStr,
-    typer.Option(help="The input from a .npy, .csv, .txt or .json file, or - (stdin)."),
-]
-RunWeight = Annotated[
-    OptionalStr,
-    typer.Option("--weight", help="The weight (out x in) as JSON, e.g. '[[1, 0, 2]]'."),
-]
-RunBiasValues = Annotated[
-    OptionalStr, typer.Option(help="The bias (out,) as JSON, with --weight, e.g. '[0.5]'.")
-]
-RunWeightFile = Annotated[
-    OptionalStr,
-    typer.Option(help="An .npz with arrays weight and (optional) bias, as a state_dict."),
-]
-MaxMemory = Annotated[
-    OptionalStr,
-    typer.Option(
-        help="Refuse a pass needing more bytes than this, e.g. 2GiB "
-        "[default: a quarter of the RAM].",
-        show_default=False,
-    ),
-]
-Json = Annotated[bool, typer.Option("--json", help="Write JSON (keys documented in the README).")]
+# --- small helpers ---------------------------------------------------------------------------
 
 
 def _examples(*lines: str) -> str:
@@ -236,6 +261,36 @@ def _version(value: bool) -> None:
     if value:
         typer.echo(f"linexplain {__version__}")
         raise typer.Exit()
+
+
+def _ascii_wanted(format_: Enum | None) -> bool:
+    """ASCII maths when asked for, or by default when the output is not a terminal."""
+    return format_.value == "ascii" if format_ else not use_rich(sys.stdout)
+
+
+def _layer(value: int | None) -> int | None:
+    """The (l) superscript: None for no option or -1."""
+    if value is not None and value < -1:
+        raise LinexplainError(
+            f"--layer {value} is not a layer number", "use 0 or more, or -1 for none"
+        )
+    return None if value in (None, -1) else value
+
+
+def _one_of(**options: object) -> None:
+    """Refuse two options that each give the same thing."""
+    given = [name for name, value in options.items() if value is not None]
+    if len(given) > 1:
+        raise LinexplainError(
+            f"{' and '.join(given)} both give the same thing",
+            f"give only one of {', '.join(options)}",
+        )
+
+
+def _check_precision(precision: int) -> int:
+    if not 0 <= precision <= 17:
+        raise LinexplainError(f"--precision {precision} is out of range", "use 0 to 17")
+    return precision
 
 
 @app.callback()
@@ -251,6 +306,98 @@ def _main(
     """Explain PyTorch's nn.Linear: shapes (the last-dim rule), equations, and real numbers."""
 
 
+# --- the commands ----------------------------------------------------------------------------
+
+
+@app.command(
+    epilog=_examples(
+        "linexplain explain",
+        "linexplain explain --in 4 --out 2 --input-shape batch,4 --dims batch=3 --seed 1",
+        "linexplain explain --json",
+    )
+)
+def explain(
+    in_features: Annotated[
+        OptionalInt,
+        typer.Option(
+            "--in",
+            "--in-features",
+            help="in_features [default: the input's last dim, else 3].",
+            show_default=False,
+        ),
+    ] = None,
+    out_features: Annotated[
+        int, typer.Option("--out", "--out-features", help="out_features: size of one output.")
+    ] = 3,
+    bias: Bias = True,
+    layer: Annotated[
+        int, typer.Option(help="Layer number l, written as the superscript (l); -1 for none.")
+    ] = 2,
+    input_shape: Annotated[
+        OptionalStr,
+        typer.Option(
+            "--input-shape",
+            "-s",
+            help="Input shape; names are fine [default: N,C,IN].",
+            show_default=False,
+        ),
+    ] = None,
+    dims: Dims = "",
+    seed: Seed = 0,
+    dtype: NumberDType = NumberType.float32,
+    index_base: Base = IndexBase.one,
+    max_terms: MaxTerms = 8,
+    precision: Precision = 4,
+    format_: TextFormatOption = None,
+    json: Json = False,
+) -> None:
+    """The whole seed in one go: the layer, its shapes, its equations and PyTorch's numbers."""
+    from .render import emit, emit_json, explain_explanation
+    from .session import forward
+    from .shapes import explain_shape
+    from .spec import parse_bindings, parse_shape
+    from .symbolic import expand as expand_layer
+
+    shape = parse_shape(input_shape) if input_shape is not None else None
+    if in_features is None:
+        last = shape[-1] if shape else None
+        in_features = last if isinstance(last, int) else 3
+    if shape is None:
+        shape = ("N", "C", in_features)
+    sizes = parse_bindings(dims)
+    superscript, base = _layer(layer), int(index_base.value)
+    report = explain_shape(
+        shape, out_features, in_features, bias=bias, dtype=dtype.value, dims=sizes
+    )
+    expansion = expand_layer(
+        in_features,
+        out_features,
+        bias=bias,
+        layer=superscript,
+        index_base=base,
+        max_terms=max_terms,
+        input_shape=shape,
+    )
+    result = forward(
+        out_features,
+        in_features,
+        bias=bias,
+        seed=seed,
+        dtype=dtype.value,
+        input_shape=shape,
+        dims=sizes,
+    )
+    steps = result.steps(
+        layer=superscript, index_base=base, precision=max(_check_precision(precision), 1)
+    )
+    if json:
+        run_part = result.as_dict() | ({"steps": steps.as_dict()} if steps else {})
+        emit_json({"shape": report.as_dict(), "expand": expansion.as_dict(), "run": run_part})
+    else:
+        ascii_only = _ascii_wanted(format_)
+        emit(explain_explanation(report, expansion, result, steps, precision, ascii_only))
+
+
 @app.command(
     epilog=_examples(
         "linexplain shape --in 3 --out 3 --input-shape N,C,3",
@@ -263,9 +410,14 @@ def shape(
     in_features: InFeatures = None,
     bias: Bias = True,
     dtype: Annotated[
-        DType, typer.Option(help="Number type for the memory figures.")
-    ] = DType.float32,
-    dims: Dims = "",
+        MemoryType, typer.Option(help="Number type for the memory figures.")
+    ] = MemoryType.float32,
+    dims: Annotated[
+        str,
+        typer.Option(
+            "--dims", help="Sizes for named dims, e.g. N=32,C=16 (counts become numbers)."
+        ),
+    ] = "",
     json: Json = False,
 ) -> None:
     """What shape comes out of nn.Linear and why: the last-dim rule, counts and memory."""
@@ -292,36 +444,42 @@ def shape(
         "linexplain expand --in 3 --out 3 --layer 2",
         "linexplain expand --in 4096 --out 4096 --form matrix",
         "linexplain expand --in 3 --out 2 --format latex --index-base 0",
+        "linexplain expand --in 3 --out 2 --seed 0",
     )
 )
 def expand(
     out_features: OutFeatures,
     in_features: InFeatures = None,
     bias: Bias = True,
-    layer: Annotated[
-        Optional[int],  # noqa: UP045 - typer needs Optional on Python 3.10
-        typer.Option(help="Layer number l, written as the superscript (l).", show_default=False),
-    ] = None,
-    index_base: Annotated[
-        IndexBase,
-        typer.Option(help="1: math style (w_11 first); 0: as in code, w_ij = layer.weight[i, j]."),
-    ] = IndexBase.one,
+    layer: Layer = None,
+    index_base: Base = IndexBase.one,
     form: Annotated[Form, typer.Option(help="Which form to write out.")] = Form.all,
     format_: Annotated[
-        Optional[Format],  # noqa: UP045 - typer needs Optional on Python 3.10
+        Optional[Format],  # noqa: UP045
         typer.Option(
             "--format",
             help="Output format [default: pretty on a terminal, ascii when piped].",
             show_default=False,
         ),
     ] = None,
-    max_terms: Annotated[
-        int, typer.Option(help="Longer sums, rows and matrices show their first and last terms.")
-    ] = 8,
+    max_terms: MaxTerms = 8,
     full: Annotated[
         bool, typer.Option("--full", help="Write everything out (up to a 64 x 64 layer).")
     ] = False,
-    input_shape: OptionalInputShape = "",
+    input_shape: ExpandInputShape = None,
+    seed: Annotated[
+        OptionalInt,
+        typer.Option(
+            help="Also write the scalar form with the numbers of torch.manual_seed(SEED), "
+            "for x = torch.randn(IN).",
+            show_default=False,
+        ),
+    ] = None,
+    weight_file: Annotated[
+        OptionalStr,
+        typer.Option(help="Also write the scalar form with the numbers of these weights (.npz)."),
+    ] = None,
+    precision: Precision = 4,
     json: Json = False,
 ) -> None:
     """What every output is made of: z_i = Σ_j w_ij x_j + b_i, written out by sympy."""
@@ -330,58 +488,74 @@ def expand(
     from .spec import parse_shape
     from .symbolic import expand as expand_layer
 
-    shape = parse_shape(input_shape) if input_shape else None
+    shape = parse_shape(input_shape) if input_shape is not None else None
     if shape is not None:
         in_features = explain_shape(shape, out_features, in_features).in_features
     if in_features is None:
         raise LinexplainError("in_features is unknown", "give --in, e.g. --in 3")
+    superscript, base = _layer(layer), int(index_base.value)
     expansion = expand_layer(
         in_features,
         out_features,
         bias=bias,
-        layer=layer,
-        index_base=int(index_base.value),
+        layer=superscript,
+        index_base=base,
         max_terms=max_terms,
         full=full,
         input_shape=shape,
     )
-    fmt = format_.value if format_ else ("pretty" if use_rich(sys.stdout) else "ascii")
+    numbers = None
+    if seed is not None or weight_file is not None:
+        from .arrays import load_weights
+        from .session import forward
+
+        weight, bias_values = load_weights(weight_file) if weight_file else (None, None)
+        one_sample = forward(
+            out_features,
+            in_features,
+            bias=bias,
+            seed=0 if seed is None else seed,
+            input_shape=(in_features,),
+            weight=weight,
+            bias_values=bias_values,
+        )
+        numbers = one_sample.steps(
+            layer=superscript,
+            index_base=base,
+            precision=max(_check_precision(precision), 1),
+        )
+    fmt = format_.value if format_ else "ascii" if _ascii_wanted(None) else "pretty"
     if json:
-        emit_json(expansion.as_dict())
+        emit_json(expansion.as_dict() | ({"numbers": numbers.as_dict()} if numbers else {}))
     elif fmt == "latex":
-        sys.stdout.write(expand_latex(expansion, form.value))
+        sys.stdout.write(expand_latex(expansion, form.value, numbers))
     elif fmt == "markdown":
-        sys.stdout.write(expand_markdown(expansion, form.value))
+        sys.stdout.write(expand_markdown(expansion, form.value, numbers))
     else:
-        emit(expand_explanation(expansion, form.value, ascii_only=fmt == "ascii"))
-
-
-def main() -> None:
-    """Console-script entry point."""
-    app()
+        emit(expand_explanation(expansion, form.value, fmt == "ascii", numbers))
 
 
 @app.command(
+    name="run",
     epilog=_examples(
         "linexplain run --in 3 --out 2 --seed 0 --input-shape 4,3 --steps",
         "linexplain run --out 2 --input '[[1, 2, 3], [4, 5, 6]]' --json",
         "linexplain run --weight-file layer.npz --input-file x.npy --save y.npy",
     ),
-    name="run",
 )
 def run_command(
-    out_features: RunOut = None,
+    out_features: OptionalOutFeatures = None,
     in_features: InFeatures = None,
     bias: Bias = True,
     seed: Seed = 0,
-    dtype: RunDType = NumberType.float32,
+    dtype: NumberDType = NumberType.float32,
     input_shape: RunInputShape = None,
-    dims: RunDims = "",
-    input_: RunInput = None,
-    input_file: RunInputFile = None,
-    weight: RunWeight = None,
-    bias_values: RunBiasValues = None,
-    weight_file: RunWeightFile = None,
+    dims: Dims = "",
+    input_: Input = None,
+    input_file: InputFile = None,
+    weight: Weight = None,
+    bias_values: BiasValues = None,
+    weight_file: WeightFile = None,
     steps: Annotated[
         bool, typer.Option("--steps", help="Write out each output of sample 0 with its numbers.")
     ] = False,
@@ -393,7 +567,11 @@ def run_command(
     """The real numbers: a NumPy Linear with PyTorch's own weights for --seed, run on an input."""
     from .render import emit, emit_json, run_explanation
 
-    result = _forward(**locals())  # the options run and grad share
+    _check_precision(precision)
+    result = _forward(
+        out_features, in_features, bias, seed, dtype, input_shape, dims,
+        input_, input_file, weight, bias_values, weight_file, max_memory,
+    )  # fmt: skip
     if save is not None:
         _save(save, result.y)
     written = result.steps(precision=max(precision, 1)) if steps else None
@@ -401,6 +579,79 @@ def run_command(
         emit_json(result.as_dict() | ({"steps": written.as_dict()} if written else {}))
     else:
         emit(run_explanation(result, precision, written))
+
+
+@app.command(
+    epilog=_examples(
+        "linexplain grad --in 3 --out 2 --seed 0 --input-shape 4,3",
+        "linexplain grad --in 3 --out 2 --upstream seed --check",
+        "linexplain grad --out 2 --input '[[1, 2, 3]]' --upstream g.npy --json",
+    )
+)
+def grad(
+    out_features: OptionalOutFeatures = None,
+    in_features: InFeatures = None,
+    bias: Bias = True,
+    seed: Seed = 0,
+    dtype: NumberDType = NumberType.float32,
+    input_shape: RunInputShape = None,
+    dims: Dims = "",
+    input_: Input = None,
+    input_file: InputFile = None,
+    weight: Weight = None,
+    bias_values: BiasValues = None,
+    weight_file: WeightFile = None,
+    upstream: Annotated[
+        str,
+        typer.Option(
+            help="G = dL/dy: ones (L = y.sum()), seed (the torch.randn after x), or a file "
+            "(.npy, .csv, .txt, .json, - for stdin) of y's shape.",
+            autocompletion=lambda: list(UPSTREAMS),
+        ),
+    ] = "ones",
+    check: Annotated[
+        bool, typer.Option("--check", help="Compare with central finite differences.")
+    ] = False,
+    layer: Layer = None,
+    index_base: Base = IndexBase.one,
+    max_terms: MaxTerms = 8,
+    precision: Precision = 4,
+    format_: TextFormatOption = None,
+    max_memory: MaxMemory = None,
+    json: Json = False,
+) -> None:
+    """The backward pass: dL/dW, dL/db and dL/dx, their shapes, formulas and numbers."""
+    from .arrays import ARRAY_SUFFIXES, load_array
+    from .grad import explain_backward
+    from .render import emit, emit_json, grad_explanation
+
+    if upstream not in UPSTREAMS and upstream != "-" and not upstream.endswith(ARRAY_SUFFIXES):
+        raise LinexplainError(
+            f"--upstream {upstream!r} is neither ones, seed, nor a .npy/.csv/.txt/.json file",
+            "use --upstream ones (L = y.sum()), --upstream seed, or a file holding G",
+        )
+    _check_precision(precision)
+    # The backward pass holds about twice the forward's memory: G and the three gradients.
+    result = _forward(
+        out_features, in_features, bias, seed, dtype, input_shape, dims,
+        input_, input_file, weight, bias_values, weight_file, max_memory, memory_share=2,
+    )  # fmt: skip
+    g = upstream if upstream in UPSTREAMS else load_array(upstream, dtype.value)
+    report = explain_backward(
+        result,
+        g,
+        check=check,
+        layer=_layer(layer),
+        index_base=int(index_base.value),
+        max_terms=max_terms,
+    )
+    if json:
+        emit_json(report.as_dict())
+    else:
+        emit(grad_explanation(report, precision, _ascii_wanted(format_)))
+
+
+# --- shared by run and grad ------------------------------------------------------------------
 
 
 def _forward(
@@ -416,12 +667,10 @@ def _forward(
     weight: str | None,
     bias_values: str | None,
     weight_file: str | None,
-    precision: int,
     max_memory: str | None,
     memory_share: int = 1,
-    **_: object,
 ) -> Forward:
-    """The forward pass the options of ``run`` (and ``grad``) describe.
+    """The forward pass that the input and weight options describe (``run`` and ``grad``).
 
     ``memory_share`` divides --max-memory for commands that hold more than the forward pass.
     """
@@ -433,8 +682,6 @@ def _forward(
     _one_of(**{"--weight": weight, "--weight-file": weight_file})
     if bias_values is not None and weight is None:
         raise LinexplainError("--bias-values needs --weight", "give --weight too")
-    if precision < 0 or precision > 17:
-        raise LinexplainError(f"--precision {precision} is out of range", "use 0 to 17 decimals")
     kind = dtype.value
     x = None
     if input_ is not None:
@@ -447,7 +694,7 @@ def _forward(
         b = None if bias_values is None else parse_array(bias_values, "--bias-values", kind)
     elif weight_file is not None:
         w, b = load_weights(weight_file, kind)
-    limit = None if max_memory is None else parse_bytes(max_memory)
+    limit = None if max_memory is None else parse_bytes(max_memory) // memory_share
     return forward(
         out_features,
         in_features,
@@ -459,7 +706,7 @@ def _forward(
         x=x,
         weight=w,
         bias_values=b,
-        max_memory=None if limit is None else limit // memory_share,
+        max_memory=limit,
     )
 
 
@@ -477,192 +724,6 @@ def _save(path: str, y: object) -> None:
         ) from None
 
 
-@app.command(
-    epilog=_examples(
-        "linexplain explain",
-        "linexplain explain --in 4 --out 2 --input-shape batch,4 --dims batch=3 --seed 1",
-        "linexplain explain --json",
-    )
-)
-def explain(
-    in_features: Annotated[
-        int, typer.Option("--in", "--in-features", help="in_features: size of one input sample.")
-    ] = 3,
-    out_features: Annotated[
-        int, typer.Option("--out", "--out-features", help="out_features: size of one output.")
-    ] = 3,
-    bias: Bias = True,
-    layer: Annotated[
-        Optional[int],  # noqa: UP045 - typer needs Optional on Python 3.10
-        typer.Option(help="Layer number l, the superscript (l); --layer -1 for none."),
-    ] = 2,
-    input_shape: Annotated[
-        OptionalStr,
-        typer.Option(
-            "--input-shape",
-            "-s",
-            help="Input shape; names are fine [default: N,C,IN].",
-            show_default=False,
-        ),
-    ] = None,
-    dims: Annotated[
-        str,
-        typer.Option(
-            "--dims",
-            help="Sizes for named dims, e.g. N=32 (the numeric example uses 2 for others).",
-        ),
-    ] = "",
-    seed: Seed = 0,
-    dtype: Annotated[
-        NumberType, typer.Option(help="As torch.set_default_dtype.")
-    ] = NumberType.float32,
-    index_base: Annotated[
-        IndexBase,
-        typer.Option(help="1: math style (w_11 first); 0: as in code, w_ij = layer.weight[i, j]."),
-    ] = IndexBase.one,
-    max_terms: Annotated[
-        int, typer.Option(help="Longer sums, rows and matrices show their first and last terms.")
-    ] = 8,
-    precision: Precision = 4,
-    format_: Annotated[
-        TextFormat, typer.Option("--format", help="Maths in unicode (pretty) or ascii.")
-    ] = TextFormat.pretty,
-    json: Json = False,
-) -> None:
-    """The whole seed in one go: the layer, its shapes, its equations and PyTorch's numbers."""
-    from .render import emit, emit_json, explain_explanation
-    from .session import forward
-    from .shapes import explain_shape
-    from .spec import parse_bindings, parse_shape
-    from .symbolic import expand as expand_layer
-
-    shape = parse_shape(f"N,C,{in_features}" if input_shape is None else input_shape)
-    sizes = parse_bindings(dims)
-    kind = dtype.value
-    superscript = None if layer == -1 else layer
-    base = int(index_base.value)
-    report = explain_shape(shape, out_features, in_features, bias=bias, dtype=kind, dims=sizes)
-    expansion = expand_layer(
-        in_features,
-        out_features,
-        bias=bias,
-        layer=superscript,
-        index_base=base,
-        max_terms=max_terms,
-        input_shape=shape,
-    )
-    result = forward(
-        out_features, in_features, bias=bias, seed=seed, dtype=kind, input_shape=shape, dims=sizes
-    )
-    written = result.steps(layer=superscript, index_base=base, precision=max(precision, 1))
-    if json:
-        run_part = result.as_dict() | ({"steps": written.as_dict()} if written else {})
-        emit_json({"shape": report.as_dict(), "expand": expansion.as_dict(), "run": run_part})
-        return
-    ascii_only = format_ == TextFormat.ascii
-    emit(explain_explanation(report, expansion, result, written, precision, ascii_only))
-
-
-class Upstream(str, Enum):
-    ones = "ones"
-    seed = "seed"
-
-
-@app.command(
-    epilog=_examples(
-        "linexplain grad --in 3 --out 2 --seed 0 --input-shape 4,3",
-        "linexplain grad --in 3 --out 2 --upstream seed --check",
-        "linexplain grad --out 2 --input '[[1, 2, 3]]' --upstream g.npy --json",
-    )
-)
-def grad(
-    out_features: RunOut = None,
-    in_features: InFeatures = None,
-    bias: Bias = True,
-    seed: Seed = 0,
-    dtype: RunDType = NumberType.float32,
-    input_shape: RunInputShape = None,
-    dims: RunDims = "",
-    input_: RunInput = None,
-    input_file: RunInputFile = None,
-    weight: RunWeight = None,
-    bias_values: RunBiasValues = None,
-    weight_file: RunWeightFile = None,
-    upstream: Annotated[
-        str,
-        typer.Option(
-            help="G = dL/dy: ones (L = y.sum()), seed (the torch.randn after x), or a file "
-            "(.npy, .csv, .txt, .json) of y's shape.",
-            autocompletion=lambda: [u.value for u in Upstream],
-        ),
-    ] = Upstream.ones.value,
-    check: Annotated[
-        bool, typer.Option("--check", help="Compare with central finite differences.")
-    ] = False,
-    layer: Annotated[
-        Optional[int],  # noqa: UP045 - typer needs Optional on Python 3.10
-        typer.Option(help="Layer number l, written as the superscript (l).", show_default=False),
-    ] = None,
-    index_base: Annotated[
-        IndexBase,
-        typer.Option(help="1: math style (w_11 first); 0: as in code, w_ij = layer.weight[i, j]."),
-    ] = IndexBase.one,
-    max_terms: Annotated[
-        int, typer.Option(help="Longer sums and lists show their first and last terms.")
-    ] = 8,
-    precision: Precision = 4,
-    format_: Annotated[
-        TextFormat, typer.Option("--format", help="Maths in unicode (pretty) or ascii.")
-    ] = TextFormat.pretty,
-    max_memory: MaxMemory = None,
-    json: Json = False,
-) -> None:
-    """The backward pass: dL/dW, dL/db and dL/dx, their shapes, formulas and numbers."""
-    from .arrays import load_array
-    from .grad import backward, finite_difference_check, grad_forms, grad_shapes
-    from .render import emit, emit_json, grad_explanation
-    from .shapes import explain_shape
-    from .spec import parse_bindings
-
-    # The backward pass holds about twice the forward's memory: G and the three gradients.
-    result = _forward(**locals(), memory_share=2)
-    layer_ = result.layer
-    g = (
-        upstream
-        if upstream in (Upstream.ones, Upstream.seed)
-        else load_array(upstream, dtype.value)
-    )
-    grads = backward(result, g)
-    shapes = grad_shapes(
-        explain_shape(
-            result.input_shape,
-            layer_.out_features,
-            layer_.in_features,
-            bias=layer_.bias is not None,
-            dtype=dtype.value,
-            dims=parse_bindings(dims),
-        )
-    )
-    error = finite_difference_check(grads) if check else None
-    if json:
-        emit_json(
-            grads.as_dict()
-            | {"shapes": shapes.as_dict()}
-            | ({"check_max_error": error} if check else {})
-        )
-        return
-    rows = result.x.size // max(layer_.in_features, 1) if layer_.in_features else 0
-    forms = (
-        grad_forms(
-            layer_.in_features,
-            layer_.out_features,
-            rows,
-            bias=layer_.bias is not None,
-            layer=layer,
-            index_base=int(index_base.value),
-            max_terms=max_terms,
-        )
-        if rows and layer_.in_features and layer_.out_features
-        else None
-    )
-    emit(grad_explanation(grads, shapes, forms, error, precision, format_ == TextFormat.ascii))
+def main() -> None:
+    """Console-script entry point."""
+    app()

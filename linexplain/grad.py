@@ -604,3 +604,58 @@ def _central(
     step = np.zeros_like(at)
     step[np.arange(len(at)), cols] = eps
     return (loss(at + step) - loss(at - step)) / (2 * eps)
+
+
+# --- the whole explanation ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GradReport:
+    """Everything ``linexplain grad`` shows: shapes and costs, formulas, numbers, the check."""
+
+    grads: Gradients
+    shapes: GradShapes
+    forms: GradForms | None  # None when a size is 0: no sums to write out
+    check_error: float | None  # the largest finite-difference error, when checked
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``--json`` contract of ``linexplain grad``."""
+        data = self.grads.as_dict() | {"shapes": self.shapes.as_dict()}
+        if self.check_error is not None:
+            data["check_max_error"] = self.check_error
+        return data
+
+
+def explain_backward(
+    run: Forward,
+    upstream: np.ndarray | Literal["ones", "seed"] = "ones",
+    *,
+    check: bool = False,
+    layer: int | None = None,
+    index_base: int = 1,
+    max_terms: int = 8,
+) -> GradReport:
+    """The backward pass of ``run`` for the upstream gradient ``upstream``, explained.
+
+    Shapes and costs use the sizes the run used (so they agree with the numbers); the formulas
+    are written for the run's rows, elided like ``expand``.
+    """
+    from .shapes import explain_shape
+
+    grads = backward(run, upstream)
+    layer_ = run.layer
+    in_, out = layer_.in_features, layer_.out_features
+    bias = layer_.bias is not None
+    report = explain_shape(
+        run.input_shape, out, in_, bias=bias, dtype=run.dtype, dims=dict(run.dims)
+    )
+    rows = math.prod(run.x.shape[:-1])
+    forms = (
+        grad_forms(
+            in_, out, rows, bias=bias, layer=layer, index_base=index_base, max_terms=max_terms
+        )
+        if rows and in_ and out
+        else None
+    )
+    error = finite_difference_check(grads) if check else None
+    return GradReport(grads, grad_shapes(report), forms, error)

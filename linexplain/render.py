@@ -20,7 +20,7 @@ from .spec import format_shape
 if TYPE_CHECKING:
     import numpy as np
 
-    from .grad import GradForms, Gradients, GradShapes
+    from .grad import GradReport
     from .session import Forward
     from .symbolic import Expansion, Form, NumericExpansion
 
@@ -104,16 +104,26 @@ def _emit_rich(explanation: Explanation, stream: TextIO) -> None:
     Console(file=stream, highlight=False, soft_wrap=True).print(text, end="")
 
 
+def _approx(n: int, unit: int = 1) -> str:
+    """``n / unit`` to 3 significant digits, exact for any size (no float overflow)."""
+    if n // unit < 1000:
+        return f"{n / unit:.3g}"  # small enough for a float
+    exponent = len(str(n // unit)) - 1
+    scale = unit * 10 ** (exponent - 2)
+    digits = (2 * n + scale) // (2 * scale)  # the first 3 digits, rounded half up
+    if digits >= 1000:
+        digits, exponent = digits // 10, exponent + 1
+    text = str(digits)
+    return f"{text[0]}.{text[1:]}e{exponent}"
+
+
 def count(value: Product | int) -> str:
     """A count for people: ``1,234,567 (≈1.23e6)`` or a symbolic product like ``9*C*N``."""
     value = value if isinstance(value, Product) else Product(value)
     if not value.is_int:
         return str(value)
     n = value.coeff
-    if n < 10**6:
-        return f"{n:,}"
-    mantissa, exponent = f"{n:.3g}".split("e+")
-    return f"{n:,} (≈{mantissa}e{int(exponent)})"
+    return f"{n:,}" if n < 10**6 else f"{n:,} (≈{_approx(n)})"
 
 
 def nbytes(value: Product) -> str:
@@ -123,7 +133,7 @@ def nbytes(value: Product) -> str:
     n = value.coeff
     for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if n >= size:
-            return f"{n / size:.3g} {unit} ({n:,} B)"
+            return f"{_approx(n, size)} {unit} ({n:,} B)"
     return f"{n} B"
 
 
@@ -143,7 +153,7 @@ def shape_explanation(report: ShapeReport) -> Explanation:
         header=("dim", "size", "what it counts"),
     )
     for name, size in r.bindings.items():
-        source = "--in, since it is the last dim" if name == r.input_shape[-1] else "--dims"
+        source = "--in, since it is the last dim" if name == r.bound_by_in else "--dims"
         reading.notes.append(f"{name} = {size} (from {source})")
     if r.in_features_inferred:
         reading.notes.append(
@@ -219,6 +229,7 @@ def shape_explanation(report: ShapeReport) -> Explanation:
     return Explanation(title, summary, [reading, steps, counts, mem, other])
 
 
+NUMBERS_TITLE = "The scalar form with numbers (x: the torch.randn(in_features) after the init)"
 EXPAND_TITLES = {
     "scalar": "Scalar form (the seed's equation (1)): w_ij joins input j to output i",
     "compact": "Compact form",
@@ -240,58 +251,82 @@ def expand_forms(expansion: Expansion, form: str) -> dict[str, str]:
     return forms if form == "all" else {form: forms[form]}
 
 
-def expand_explanation(expansion: Expansion, form: str, ascii_only: bool) -> Explanation:
-    """The text of ``linexplain expand``: each form as unicode (pretty) or ASCII text."""
+def expand_explanation(
+    expansion: Expansion,
+    form: str,
+    ascii_only: bool,
+    numbers: NumericExpansion | None = None,
+) -> Explanation:
+    """The text of ``linexplain expand``: each form as unicode (pretty) or ASCII text, and the
+    scalar form with a seeded layer's numbers when there are some."""
     e = expansion
     layer = f", layer {e.layer}" if e.layer is not None else ""
     title = f"nn.Linear(in_features={e.in_features}, out_features={e.out_features}, bias={e.bias})"
     sections = [
-        Section(
-            _ascii(EXPAND_TITLES[name]) if ascii_only else EXPAND_TITLES[name],
-            body=obj.ascii if ascii_only else obj.text,
-        )
+        Section(EXPAND_TITLES[name], body=obj.ascii if ascii_only else obj.text)
         for name, obj in expand_forms(e, form).items()
     ]
     if "pytorch" not in expand_forms(e, form):
         sections[-1].notes.extend(e.notes)  # the PyTorch form states the index base itself
-    return Explanation(title, f"every output written out{layer}", sections)
+    if numbers is not None:
+        sections.append(
+            Section(NUMBERS_TITLE, body=numbers.block.ascii if ascii_only else numbers.block.text)
+        )
+    explanation = Explanation(title, f"every output written out{layer}", sections)
+    return to_ascii(explanation) if ascii_only else explanation
 
 
 _TO_ASCII = str.maketrans(
     {
-        "ᵀ": "^T",
-        "→": "->",
-        "×": "x",
-        "·": "*",
-        "Σ": "sum",
-        "⋯": "...",
-        "⋮": ":",
-        "⋱": "...",
-        "∂": "d",
+        "ᵀ": "^T", "→": "->", "×": "x", "·": "*", "⋅": "*", "Σ": "sum", "∂": "d", "−": "-",
+        "≈": "~", "…": "...", "⋯": "...", "⋮": ":", "⋱": "...", "━": "=",
     }
-)
+)  # fmt: skip
 
 
 def _ascii(text: str) -> str:
-    """``text`` with the few non-ASCII signs linexplain's own words use spelled in ASCII."""
+    """``text`` with the signs linexplain's own words use spelled in ASCII."""
     return text.translate(_TO_ASCII)
 
 
-def expand_latex(expansion: Expansion, form: str) -> str:
+def to_ascii(explanation: Explanation) -> Explanation:
+    """The explanation with every title, cell, note and line spelled in ASCII.
+
+    Bodies that came from sympy should already be its ASCII rendering; this catches the rest.
+    """
+    explanation.title = _ascii(explanation.title)
+    explanation.summary = _ascii(explanation.summary)
+    for section in explanation.sections:
+        section.title = _ascii(section.title)
+        section.header = section.header and tuple(map(_ascii, section.header))
+        section.rows = [tuple(map(_ascii, row)) for row in section.rows]
+        section.notes = [_ascii(note) for note in section.notes]
+        section.body = _ascii(section.body)
+    return explanation
+
+
+def expand_latex(expansion: Expansion, form: str, numbers: NumericExpansion | None = None) -> str:
     """LaTeX: one display-math block per form, each headed by a comment."""
     blocks = [
         f"% {EXPAND_TITLES[name]}\n\\[\n{obj.latex}\n\\]"
         for name, obj in expand_forms(expansion, form).items()
     ]
+    if numbers is not None:
+        blocks.append(f"% {NUMBERS_TITLE}\n\\[\n{numbers.block.latex}\n\\]")
     return "\n\n".join(blocks) + f"\n% {expansion.notes[0]}\n"
 
 
-def expand_markdown(expansion: Expansion, form: str) -> str:
+def expand_markdown(
+    expansion: Expansion, form: str, numbers: NumericExpansion | None = None
+) -> str:
     """Markdown: a heading and a ``$$`` math block per form (GitHub and Jupyter render it)."""
     e = expansion
     lines = [f"### nn.Linear({e.in_features}, {e.out_features}, bias={e.bias})", ""]
-    for name, obj in expand_forms(e, form).items():
-        lines += [f"**{EXPAND_TITLES[name]}**", "", "$$", obj.latex, "$$", ""]
+    blocks = [(EXPAND_TITLES[name], obj) for name, obj in expand_forms(e, form).items()]
+    if numbers is not None:
+        blocks.append((NUMBERS_TITLE, numbers.block))
+    for title, obj in blocks:
+        lines += [f"**{title}**", "", "$$", obj.latex, "$$", ""]
     lines.append(f"> {e.notes[0]}")
     return "\n".join(lines) + "\n"
 
@@ -412,27 +447,23 @@ def explain_explanation(
         part(3, f"Real numbers: seed {run.seed}, {numbers.summary}"),
         *numbers.sections,
     ]
-    if ascii_only:
-        for section in sections:
-            section.title = _ascii(section.title.replace("━━", "=="))
-    return Explanation(title, "", sections)
+    explanation = Explanation(title, "", sections)
+    return to_ascii(explanation) if ascii_only else explanation
 
 
-def grad_explanation(
-    grads: Gradients,
-    shapes: GradShapes,
-    forms: GradForms | None,
-    check_error: float | None,
-    precision: int,
-    ascii_only: bool,
-) -> Explanation:
+def grad_explanation(report: GradReport, precision: int, ascii_only: bool) -> Explanation:
     """The text of ``linexplain grad``: shapes and costs, formulas, numbers, the torch code."""
+    grads, shapes, forms, check_error = (
+        report.grads, report.shapes, report.forms, report.check_error
+    )  # fmt: skip
     run, layer = grads.run, grads.run.layer
     loss = {
         "ones": "L = y.sum(), so G = ∂L/∂y is all ones",
         "seed": "G = ∂L/∂y is the torch.randn that follows x",
         "given": "G = ∂L/∂y as given",
     }[grads.source]
+    if run.dims:
+        loss += "; names: " + ", ".join(f"{k} = {v}" for k, v in run.dims.items())
     title = (
         f"Gradients of nn.Linear(in_features={layer.in_features}, "
         f"out_features={layer.out_features}, bias={layer.bias is not None})  seed {run.seed}, "
@@ -489,8 +520,4 @@ def grad_explanation(
         )
     sections.append(Section("The same in PyTorch", body=grads.torch_snippet()))
     explanation = Explanation(title, loss, sections)
-    if ascii_only:
-        explanation.summary = _ascii(explanation.summary)
-        for section in sections:
-            section.title = _ascii(section.title)
-    return explanation
+    return to_ascii(explanation) if ascii_only else explanation

@@ -160,6 +160,7 @@ def forward(
             )
         in_features = _agree(in_features, weight.shape[1], "--in", "the weight's columns")
         out_features = _agree(out_features, weight.shape[0], "--out", "the weight's rows")
+        bias_values = bias_values if bias else None  # --no-bias drops a given bias
         bias = bias_values is not None
     elif bias_values is not None:
         raise LinexplainError("bias values were given without a weight", "give the weight too")

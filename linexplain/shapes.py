@@ -115,6 +115,7 @@ class ShapeReport:
     output_shape: Shape
     in_features_inferred: bool
     bindings: dict[str, int] = field(default_factory=dict)
+    bound_by_in: str | None = None  # the named last dim that took in_features' value
 
     @property
     def leading(self) -> Shape:
@@ -262,12 +263,14 @@ def explain_shape(
         )
     last = input_shape[-1]
     inferred = in_features is None
+    bound_by_in = None
     if isinstance(last, int):
         size = last
     elif last in bindings:
         size = bindings[last]
     elif in_features is not None:
         size = bindings[last] = in_features  # the named last dim takes --in's value
+        bound_by_in = last
     else:
         raise LinexplainError(
             f"the last dim {last!r} is a name, so in_features is unknown",
@@ -299,4 +302,5 @@ def explain_shape(
         output_shape=(*input_shape[:-1], out_features),
         in_features_inferred=inferred,
         bindings=bindings,
+        bound_by_in=bound_by_in,
     )

@@ -97,7 +97,7 @@ def test_big_layer_is_elided_and_small() -> None:
         (["--in", "3", "--out", "3", "-s", "N,4"], "(Nx4 and 3x3)"),
         (["--in", "0", "--out", "3"], "in_features must be at least 1"),
         (["--in", "3", "--out", "3", "--max-terms", "1"], "max terms must be at least 2"),
-        (["--in", "3", "--out", "3", "--layer", "-1"], "layer must be a whole number"),
+        (["--in", "3", "--out", "3", "--layer", "-2"], "--layer -2 is not a layer number"),
         (["--in", "3", "--out", "3", "--index-base", "2"], "'2' is not one of"),
         (["--in", "3", "--out", "3", "--format", "html"], "'html' is not one of"),
     ],
@@ -126,3 +126,25 @@ def test_head_closes_the_pipe_quietly() -> None:
     )
     assert proc.stdout.startswith("nn.Linear(in_features=64")
     assert proc.stderr == ""
+
+
+def test_seed_writes_the_scalar_form_with_the_cores_numbers(tmp_path) -> None:
+    import numpy as np
+
+    data = json.loads(invoke("--in", "3", "--out", "2", "--seed", "5", "--json").stdout)
+    run = runner.invoke(app, ["run", "--in", "3", "--out", "2", "--seed", "5", "-s", "3", "--json"])
+    expected = json.loads(run.stdout)["output"]
+    assert [row["value"] for row in data["numbers"]["rows"]] == pytest.approx(expected)
+    assert (
+        "The scalar form with the layer's numbers"
+        in invoke("--in", "3", "--out", "2", "--seed", "5").stdout
+    )
+    np.savez(tmp_path / "w.npz", weight=np.eye(2, 3, dtype=np.float32), bias=np.ones(2, np.float32))
+    given = json.loads(
+        invoke("--in", "3", "--out", "2", "--weight-file", str(tmp_path / "w.npz"), "--json").stdout
+    )
+    seed0 = runner.invoke(app, ["run", "--in", "3", "--out", "2", "-s", "3", "--json"])
+    x = json.loads(seed0.stdout)["input"]  # the torch.randn(3) after the (replaced) init
+    assert [row["value"] for row in given["numbers"]["rows"]] == pytest.approx([x[0] + 1, x[1] + 1])
+    mismatch = invoke("--in", "4", "--out", "2", "--weight-file", str(tmp_path / "w.npz"))
+    assert mismatch.exit_code == 2 and "--in 4 disagrees" in mismatch.stderr

@@ -25,7 +25,7 @@ def invoke(*args: str, env: dict | None = None):
 
 
 def test_default_is_the_seeds_example_in_order() -> None:
-    result = invoke()
+    result = invoke("--format", "pretty")
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert out.startswith("nn.Linear(in_features=3, out_features=3, bias=True): weight (3, 3)")
@@ -82,9 +82,17 @@ def test_options_change_every_part() -> None:
     assert data["run"]["dtype"] == "float64" and data["run"]["bias"] is None
 
 
-def test_ascii_format() -> None:
+def test_ascii_format_and_piped_default() -> None:
     out = invoke("--format", "ascii").stdout
     assert "z_1^(2) = w_11^(2)*x_1" in out and "== 2. What every output" in out
+    assert out.isascii()
+    assert invoke().stdout == out  # piped: ASCII unless --format pretty
+
+
+def test_in_is_read_from_the_input_shape() -> None:
+    data = json.loads(invoke("-s", "5,4", "--out", "2", "--json").stdout)
+    assert data["shape"]["in_features"] == 4 and data["run"]["input_shape"] == [5, 4]
+    assert json.loads(invoke("--in", "4", "--json").stdout)["shape"]["input_shape"] == ["N", "C", 4]
 
 
 def test_bad_input_exits_2() -> None:

@@ -29,7 +29,19 @@ def grad_json(*args: str) -> dict:
 
 
 def test_text_walks_shapes_formulas_numbers_and_torch() -> None:
-    result = cli("grad", "--in", "3", "--out", "2", "--seed", "0", "--input-shape", "4,3")
+    result = cli(
+        "grad",
+        "--in",
+        "3",
+        "--out",
+        "2",
+        "--seed",
+        "0",
+        "--input-shape",
+        "4,3",
+        "--format",
+        "pretty",
+    )
     assert result.exit_code == 0, result.output
     out = result.stdout
     landmarks = [
@@ -77,14 +89,16 @@ def test_check_reports_a_small_error() -> None:
 
 
 def test_named_dims_and_ascii() -> None:
-    out = cli("grad", "--out", "2", "-s", "N,C,3", "--format", "ascii").stdout
-    assert "dL/dW = G^T*X" in out and "N*C" in out
+    out = cli("grad", "--out", "2", "-s", "N,C,3", "--dims", "C=3").stdout
+    assert "dL/dW = G^T*X" in out and "names: N = 2, C = 3" in out
+    assert "the leading dims (N, C) fold into 6 rows" in out and out.isascii()
 
 
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["--in", "3", "--out", "2", "--upstream", "[1, 2]"], "unsupported file type"),
+        (["--in", "3", "--out", "2", "--upstream", "[1, 2]"], "is neither ones, seed, nor"),
+        (["--in", "3", "--out", "2", "--upstream", "Ones"], "is neither ones, seed, nor"),
         (["--in", "3", "--out", "2", "--upstream", "missing.npy"], "missing.npy"),
         (["--in", "3", "--out", "2", "--max-memory", "100"], "over the limit"),
         (["--in", "3", "--out", "2", "--index-base", "3"], "'3' is not one of"),
