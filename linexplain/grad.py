@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import LinexplainError
+from .render import shown_indices
 from .shapes import Product, ShapeReport, product_as_written
 from .spec import Shape, format_shape
 
@@ -232,14 +233,14 @@ def grad_forms(
 
     from . import symbolic as sy
 
-    sy._check_size("in_features", in_features)
-    sy._check_size("out_features", out_features)
+    sy.check_size("in_features", in_features)
+    sy.check_size("out_features", out_features)
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
         raise LinexplainError(
             f"samples must be a whole number >= 1 (got {samples!r})",
             "it is how many rows the input's leading dims fold into, e.g. 4 for shape (4, 3)",
         )
-    sy._check_options(layer, index_base, max_terms)
+    sy.check_options(layer, index_base, max_terms)
     keep = None if full else max_terms
     _check_written(samples, in_features, out_features, keep)
 
@@ -257,10 +258,10 @@ def grad_forms(
     def d(target: sympy.Symbol) -> sympy.Symbol:
         return _partial(n, target)
 
-    samples_, outs = sy._shown(samples, base, keep), sy._shown(out_features, base, keep)
+    samples_, outs = shown_indices(samples, base, keep), shown_indices(out_features, base, keep)
     # Weight entries and input entries are listed row-major, by a 0-based flat index.
-    w_entries = sy._shown(out_features * in_features, 0, keep)
-    x_entries = sy._shown(samples * in_features, 0, keep)
+    w_entries = shown_indices(out_features * in_features, 0, keep)
+    x_entries = shown_indices(samples * in_features, 0, keep)
     over_s = (s, base, base + samples - 1)
     over_i = (sy.i, base, base + out_features - 1)
 
@@ -306,13 +307,13 @@ def grad_forms(
         index_base=index_base,
         elided=any(None in axis for axis in (samples_, outs, w_entries, x_entries)),
         compact=_compact(n, compact, {"i": out_features, "j": in_features, "s": samples}),
-        grad_weight=sy._block(
+        grad_weight=sy.block(
             n, weight_rows, w_entries, samples_, samples, out_features * in_features, d_w
         ),
-        grad_bias=sy._block(n, bias_rows, outs, samples_, samples, out_features, d_b)
+        grad_bias=sy.block(n, bias_rows, outs, samples_, samples, out_features, d_b)
         if bias
         else None,
-        grad_input=sy._block(
+        grad_input=sy.block(
             n, input_rows, x_entries, outs, out_features, samples * in_features, d_x
         ),
         weight_rows=weight_rows,
@@ -344,21 +345,21 @@ def _line(
     sum, or a Sum over ``limits`` when terms are hidden, for display, not ``.doit()``)."""
     import sympy
 
-    from .symbolic import CDOTS, Equation, _written
+    from .symbolic import CDOTS, Equation, written
 
     shown = [CDOTS if k is None else term(k) for k in axis]
     if None in axis:
         rhs = sympy.Sum(term(limits[0]), limits)
     else:
         rhs = sympy.Add(*(term(k) for k in axis))
-    return Equation(index=index, lhs=lhs, rhs=rhs, shown=_written(*shown), notation=n)
+    return Equation(index=index, lhs=lhs, rhs=rhs, shown=written(*shown), notation=n)
 
 
 def _compact(n: Notation, formulas: list[tuple], sizes: dict[str, int]) -> Form:
     """The formulas for general indices, each with the range of its free indices."""
     import sympy
 
-    from .symbolic import _WORDS, Form, _aligned, _latex_line
+    from .symbolic import WORDS, Form, aligned, latex_line
 
     equations = tuple(sympy.Eq(lhs, rhs, evaluate=False) for lhs, rhs, _ in formulas)
     first = n.index_base
@@ -367,14 +368,14 @@ def _compact(n: Notation, formulas: list[tuple], sizes: dict[str, int]) -> Form:
         """``i = 1, …, 4``: the values of the free index k."""
         last = first + sizes[k] - 1
         return (
-            f"{k} = {first}" if last == first else f"{k} = {first}, {_WORDS[style]['dots']}, {last}"
+            f"{k} = {first}" if last == first else f"{k} = {first}, {WORDS[style]['dots']}, {last}"
         )
 
     def draw(style: Style) -> str:
         ranges = ["; ".join(every(k, style) for k in free) for _, _, free in formulas]
         if style == "latex":
-            return _aligned(
-                [rf"{_latex_line(n, e)}, \quad {r}" for e, r in zip(equations, ranges, strict=True)]
+            return aligned(
+                [rf"{latex_line(n, e)}, \quad {r}" for e, r in zip(equations, ranges, strict=True)]
             )
         texts = [n.render(e, style) for e in equations]
         width = max(map(len, texts))
@@ -435,7 +436,7 @@ class Gradients:
 
     def torch_snippet(self) -> str:
         """The PyTorch code that gives the same gradients: ``run``'s, then the backward pass."""
-        from .session import _tensor
+        from .session import tensor_literal
 
         run = self.run
         lines = run.torch_snippet().splitlines()
@@ -448,7 +449,7 @@ class Gradients:
                 shape = ", ".join(map(str, self.upstream.shape))
                 lines.append(f"g = torch.randn({shape})  # G = dL/dy: the generator's next draws")
             else:
-                g = _tensor(self.upstream, "your upstream gradient")
+                g = tensor_literal(self.upstream, "your upstream gradient")
                 lines.append(f"g = {g}" + ("" if "#" in g else "  # G = dL/dy"))
             lines.append("y.backward(g)  # L = (g * y).sum()")
         out, in_ = self.grad_weight.shape

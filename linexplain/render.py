@@ -334,11 +334,12 @@ def expand_markdown(
 MAX_SHOWN = 8  # rows and columns of a tensor shown before the middle is elided, as in expand
 
 
-def _shown(n: int) -> list[int | None]:
-    """Indices shown of an axis of n: all, or the first 7, a gap (None), the last."""
-    if n <= MAX_SHOWN:
-        return list(range(n))
-    return [*range(MAX_SHOWN - 1), None, n - 1]
+def shown_indices(n: int, base: int = 0, keep: int | None = MAX_SHOWN) -> list[int | None]:
+    """The indices shown along an axis of length n (from ``base``): all of them (keep=None or
+    n <= keep), or the first keep - 1, a gap (None), and the last. Every elision uses this."""
+    if keep is None or n <= keep:
+        return list(range(base, base + n))
+    return [*range(base, base + keep - 1), None, base + n - 1]
 
 
 def tensor_section(title: str, a: np.ndarray, precision: int) -> Section:
@@ -347,10 +348,10 @@ def tensor_section(title: str, a: np.ndarray, precision: int) -> Section:
     rows = a.reshape(math.prod(leading), a.shape[-1]) if a.ndim else a.reshape(1, 1)
     if not rows.size:
         return Section(title, notes=[f"(empty: shape {format_shape(a.shape)} has no numbers)"])
-    cols = _shown(rows.shape[1])
+    cols = shown_indices(rows.shape[1])
     header = ("", *("⋯" if j is None else str(j) for j in cols))
     section = Section(title, header=header, numeric=True)
-    for i in _shown(rows.shape[0]):
+    for i in shown_indices(rows.shape[0]):
         if i is None:
             section.rows.append(("⋮", *("⋮" if j is not None else "⋱" for j in cols)))
             continue

@@ -109,19 +109,19 @@ class Forward:
             f"layer = torch.nn.Linear({layer.in_features}, {layer.out_features}{bias})",
         ]
         if self.given_weight:
-            lines.append(f"layer.weight.data = {_tensor(layer.weight, 'your weight')}")
+            lines.append(f"layer.weight.data = {tensor_literal(layer.weight, 'your weight')}")
             lines.append(
                 "layer.bias = None"
                 if layer.bias is None
-                else f"layer.bias.data = {_tensor(layer.bias, 'your bias')}"
+                else f"layer.bias.data = {tensor_literal(layer.bias, 'your bias')}"
             )
         shape = ", ".join(map(str, self.x.shape))
-        x = _tensor(self.x, "your input") if self.given_input else f"torch.randn({shape})"
+        x = tensor_literal(self.x, "your input") if self.given_input else f"torch.randn({shape})"
         lines += [f"x = {x}", "y = layer(x)"]
         return "\n".join(lines)
 
 
-def _tensor(a: np.ndarray, what: str) -> str:
+def tensor_literal(a: np.ndarray, what: str) -> str:
     """``torch.tensor([...])`` for a small array, else a placeholder naming it."""
     if a.size <= INLINE_LIMIT:
         return f"torch.tensor({a.tolist()!r})"

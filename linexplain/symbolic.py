@@ -33,6 +33,7 @@ from sympy.printing.pretty.pretty_symbology import center_pad, pretty_use_unicod
 from sympy.printing.pretty.stringpict import prettyForm
 
 from linexplain.errors import LinexplainError
+from linexplain.render import shown_indices
 from linexplain.shapes import explain_shape
 from linexplain.spec import MAX_SIZE
 
@@ -58,7 +59,7 @@ _GAPS: dict[Style, tuple[str, str, str]] = {
     "ascii": ("...", ":", "..."),
     "latex": (r"\cdots", r"\vdots", r"\ddots"),
 }
-_WORDS: dict[Style, dict[str, str]] = {
+WORDS: dict[Style, dict[str, str]] = {
     "text": {"times": "\N{MULTIPLICATION SIGN}", "dot": "⋅", "dots": "…", "to": "→", "T": "ᵀ"},
     "ascii": {"times": "x", "dot": "*", "dots": "...", "to": "->", "T": "^T"},
     "latex": {"times": r"\times", "dot": r" \cdot ", "dots": r"\dots", "to": r"\to", "T": "^{T}"},
@@ -199,14 +200,6 @@ class _Latex(LatexPrinter):
 # --- the pieces every form is made of --------------------------------------------------------
 
 
-def _shown(n: int, base: int, keep: int | None) -> list[int | None]:
-    """The indices written out along an axis of length n: all of them (keep=None or n <= keep),
-    or the first keep - 1, a gap (None), and the last."""
-    if keep is None or n <= keep:
-        return list(range(base, base + n))
-    return [*range(base, base + keep - 1), None, base + n - 1]
-
-
 def _hidden(shown: list[int | None]) -> int:
     """How many indices the gap in ``shown`` stands for (0 when there is none)."""
     if None not in shown:
@@ -215,7 +208,7 @@ def _hidden(shown: list[int | None]) -> int:
     return shown[gap + 1] - shown[gap - 1] - 1
 
 
-def _written(*terms: Any) -> Any:
+def written(*terms: Any) -> Any:
     """The sum of ``terms``, kept unevaluated so it prints in the order written."""
     if len(terms) == 1:
         return terms[0]
@@ -226,7 +219,7 @@ def _written(*terms: Any) -> Any:
 def _row_as_written(n: Notation, row: int, cols: list[int | None], bias: bool) -> sympy.Expr:
     """z_row's sum as written: w_row1 x_1 + w_row2 x_2 + ... + b_row, ⋯ for hidden terms."""
     terms = [CDOTS if col is None else n.w(row, col) * n.x(col) for col in cols]
-    return _written(*terms, *([n.b(row)] if bias else []))
+    return written(*terms, *([n.b(row)] if bias else []))
 
 
 def _sigma(n: Notation, row: int | sympy.Symbol, js: tuple) -> sympy.Sum:
@@ -428,14 +421,17 @@ def expand(
     such as ``"N"``, the last one ``in_features``) adds the batched shapes to the PyTorch form.
     Raises LinexplainError for bad input, or when more than FULL_LIMIT weights would be shown.
     """
-    _check_size("in_features", in_features)
-    _check_size("out_features", out_features)
-    _check_options(layer, index_base, max_terms)
+    check_size("in_features", in_features)
+    check_size("out_features", out_features)
+    check_options(layer, index_base, max_terms)
     if input_shape is not None:
         explain_shape(input_shape, out_features, in_features)  # torch's rule, torch's messages
     keep = None if full else max_terms
     _check_printed(out_features, in_features, keep, full)
-    rows, cols = _shown(out_features, index_base, keep), _shown(in_features, index_base, keep)
+    rows, cols = (
+        shown_indices(out_features, index_base, keep),
+        shown_indices(in_features, index_base, keep),
+    )
 
     n = Notation(in_features, out_features, layer, index_base)
     js = (j, index_base, index_base + in_features - 1)
@@ -460,7 +456,7 @@ def expand(
         scalar=scalar,
         hidden_rows=_hidden(rows),
         hidden_terms=_hidden(cols),
-        scalar_block=_block(n, scalar, rows, cols, in_features, out_features),
+        scalar_block=block(n, scalar, rows, cols, in_features, out_features),
         compact=_compact_form(n, out_features, bias, js),
         matrix=_matrix_form(n, rows, cols, bias, in_features, out_features),
         pytorch=_pytorch_form(n, rows, cols, bias, in_features, out_features, input_shape),
@@ -468,7 +464,7 @@ def expand(
     )
 
 
-def _block(
+def block(
     n: Notation,
     lines: Sequence[_Row],
     rows: list,
@@ -489,7 +485,7 @@ def _block(
         for k, line in by_index.items():
             lhs[k], rhs[k] = line.sides(style)
         if style == "latex":
-            return _aligned([r"\vdots" if r is None else f"{lhs[r]} &= {rhs[r]}" for r in rows])
+            return aligned([r"\vdots" if r is None else f"{lhs[r]} &= {rhs[r]}" for r in rows])
         width = max(map(len, lhs.values()))
         gap = _GAPS[style][1]
         text = [gap.rjust(width) if r is None else f"{lhs[r]:>{width}} = {rhs[r]}" for r in rows]
@@ -500,7 +496,7 @@ def _block(
             first, last = rows[rows.index(None) - 1] + 1, rows[-1] - 1
             span = n.render(name_of(first), style)
             if last > first:
-                span += f" {_WORDS[style]['dots']} {n.render(name_of(last), style)}"
+                span += f" {WORDS[style]['dots']} {n.render(name_of(last), style)}"
             hidden.append(f"{_hidden(rows):,} of the {out:,} rows ({span})")
         if hidden:
             text.append(f"(hidden: {'; '.join(hidden)})")
@@ -511,12 +507,12 @@ def _block(
 
 def _compact_form(n: Notation, out: int, bias: bool, js: tuple) -> Form:
     """z_i = Σ_j w_ij x_j + b_i, for i over every output."""
-    sum_ = _written(_sigma(n, i, js), *([n.b(i)] if bias else []))
+    sum_ = written(_sigma(n, i, js), *([n.b(i)] if bias else []))
     equation = sympy.Eq(n.z(i), sum_, evaluate=False)
     first, last = n.index_base, n.index_base + out - 1
 
     def draw(style: Style) -> str:
-        every_i = f"i = {first}" if out == 1 else f"i = {first}, {_WORDS[style]['dots']}, {last}"
+        every_i = f"i = {first}" if out == 1 else f"i = {first}, {WORDS[style]['dots']}, {last}"
         if style == "latex":
             return rf"{n.render(equation, style)}, \quad {every_i}"
         return f"{n.render(equation, style)}   for {every_i}"
@@ -528,18 +524,18 @@ def _matrix_form(n: Notation, rows: list, cols: list, bias: bool, in_: int, out:
     """Z = W X + B with columns Z, X, B and the out x in matrix W, then each written out."""
     Z, W = n.matrix("Z", out, 1), n.matrix("W", out, in_)
     X, B = n.matrix("X", in_, 1, layered=False), n.matrix("B", out, 1)
-    short = sympy.Eq(Z, _written(W * X, *([B] if bias else [])), evaluate=False)
+    short = sympy.Eq(Z, written(W * X, *([B] if bias else [])), evaluate=False)
     product = sympy.MatMul(_grid(rows, cols, n.w), _column(cols, n.x), evaluate=False)
     long = sympy.Eq(
         _column(rows, n.z),
-        _written(product, *([_column(rows, n.b)] if bias else [])),
+        written(product, *([_column(rows, n.b)] if bias else [])),
         evaluate=False,
     )
 
     def draw(style: Style) -> str:
         if style == "latex":
-            return _aligned([_latex_line(n, short), _latex_line(n, long)])
-        times = _WORDS[style]["times"]
+            return aligned([latex_line(n, short), latex_line(n, long)])
+        times = WORDS[style]["times"]
         shapes = f"Z, X{', B' if bias else ''}: columns; W: out {times} in = {out} {times} {in_}"
         return f"{n.render(short, style)}   ({shapes})\n{n.render(long, style)}"
 
@@ -559,12 +555,12 @@ def _pytorch_form(
     y, x = n.matrix("y", 1, out, layered=False), n.matrix("x", 1, in_, layered=False)
     A, b = n.matrix("A", out, in_, layered=False), n.matrix("b", 1, out, layered=False)
     W = n.matrix("W", out, in_)
-    short = sympy.Eq(y, _written(x * A.T, *([b] if bias else [])), evaluate=False)
+    short = sympy.Eq(y, written(x * A.T, *([b] if bias else [])), evaluate=False)
     # Aᵀ is in x out: row j, column i holds w_ij.
     transposed = sympy.Eq(A.T, _grid(cols, rows, lambda c, r: n.w(r, c)), evaluate=False)
 
     def draw(style: Style) -> str:
-        words = _WORDS[style]
+        words = WORDS[style]
         times, dot, T = words["times"], words["dot"], words["T"]
         batch = _batch_rows(input_shape, style)
         shapes = (
@@ -573,10 +569,10 @@ def _pytorch_form(
         )
         x_to_y = (f"x {_dims(input_shape, in_, style)}", f"y {_dims(input_shape, out, style)}")
         if style == "latex":
-            return _aligned(
+            return aligned(
                 [
-                    _latex_line(n, short),
-                    _latex_line(n, transposed),
+                    latex_line(n, short),
+                    latex_line(n, transposed),
                     f"{shapes[0]} &= {shapes[1]}",
                     rf"{x_to_y[0]} &\to {x_to_y[1]}",
                 ]
@@ -598,12 +594,12 @@ def _pytorch_form(
     return Form((short, transposed), draw)
 
 
-def _latex_line(n: Notation, equation: sympy.Eq) -> str:
+def latex_line(n: Notation, equation: sympy.Eq) -> str:
     """``lhs &= rhs`` for an aligned block."""
     return f"{n.render(equation.lhs, 'latex')} &= {n.render(equation.rhs, 'latex')}"
 
 
-def _aligned(lines: list[str]) -> str:
+def aligned(lines: list[str]) -> str:
     """LaTeX lines as one math expression."""
     if len(lines) == 1:
         return lines[0].replace("&", "")
@@ -631,7 +627,7 @@ def _batch_rows(input_shape: tuple[int | str, ...] | None, style: Style) -> str:
     leading = input_shape[:-1]
     if all(isinstance(d, int) for d in leading):
         return str(math.prod(leading))
-    return _WORDS[style]["dot"].join(_dim(d, style) for d in leading)
+    return WORDS[style]["dot"].join(_dim(d, style) for d in leading)
 
 
 def _index_note(index_base: int) -> str:
@@ -667,7 +663,7 @@ def expand_numbers(
     weight, x = np.asarray(weight), np.asarray(x)
     bias = None if bias is None else np.asarray(bias)
     out, in_ = _check_arrays(weight, bias, x)
-    _check_options(layer, index_base, max_terms)
+    check_options(layer, index_base, max_terms)
     if isinstance(precision, bool) or not isinstance(precision, int) or precision < 1:
         raise LinexplainError(f"precision must be at least 1 (got {precision!r})", "use 4")
     if y is not None and np.shape(y) != (out,):
@@ -676,7 +672,7 @@ def expand_numbers(
         )
     keep = None if full else max_terms
     _check_printed(out, in_, keep, full)
-    rows, cols = _shown(out, index_base, keep), _shown(in_, index_base, keep)
+    rows, cols = shown_indices(out, index_base, keep), shown_indices(in_, index_base, keep)
 
     n = Notation(in_, out, layer, index_base)
     numeric = tuple(
@@ -698,7 +694,7 @@ def expand_numbers(
         rows=numeric,
         hidden_rows=_hidden(rows),
         hidden_terms=_hidden(cols),
-        block=_block(n, numeric, rows, cols, in_, out),
+        block=block(n, numeric, rows, cols, in_, out),
     )
 
 
@@ -730,7 +726,7 @@ def _number(v: float, precision: int, style: Style, *, term: bool = False) -> st
         mantissa, exponent = s.split("e")
         power = str(int(exponent))
         power = f"10^{{{power}}}" if style == "latex" else "10" + power.translate(_SUPERSCRIPT)
-        s = f"{mantissa} {_WORDS[style]['times']} {power}"
+        s = f"{mantissa} {WORDS[style]['times']} {power}"
     if style == "text" and s.startswith("-"):
         s = "\N{MINUS SIGN}" + s[1:]
     return f"({s})" if term and v < 0 else s
@@ -739,7 +735,7 @@ def _number(v: float, precision: int, style: Style, *, term: bool = False) -> st
 # --- input checks ----------------------------------------------------------------------------
 
 
-def _check_size(name: str, value: int) -> None:
+def check_size(name: str, value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise LinexplainError(f"{name} must be a whole number (got {value!r})", "e.g. 3")
     if value < 1:
@@ -752,7 +748,7 @@ def _check_size(name: str, value: int) -> None:
         raise LinexplainError(f"{name} {value} is out of range", "use a size up to 2**63-1")
 
 
-def _check_options(layer: int | None, index_base: int, max_terms: int) -> None:
+def check_options(layer: int | None, index_base: int, max_terms: int) -> None:
     if index_base not in (0, 1) or isinstance(index_base, bool):
         raise LinexplainError(
             f"index base must be 1 or 0 (got {index_base!r})",

@@ -135,10 +135,7 @@ def test_seed_writes_the_scalar_form_with_the_cores_numbers(tmp_path) -> None:
     run = runner.invoke(app, ["run", "--in", "3", "--out", "2", "--seed", "5", "-s", "3", "--json"])
     expected = json.loads(run.stdout)["output"]
     assert [row["value"] for row in data["numbers"]["rows"]] == pytest.approx(expected)
-    assert (
-        "The scalar form with numbers"
-        in invoke("--in", "3", "--out", "2", "--seed", "5").stdout
-    )
+    assert "The scalar form with numbers" in invoke("--in", "3", "--out", "2", "--seed", "5").stdout
     np.savez(tmp_path / "w.npz", weight=np.eye(2, 3, dtype=np.float32), bias=np.ones(2, np.float32))
     given = json.loads(
         invoke("--in", "3", "--out", "2", "--weight-file", str(tmp_path / "w.npz"), "--json").stdout
