@@ -201,7 +201,7 @@ class ShapeReport:
             "memory": {key: val.value() for key, val in self.memory().items()},
             "bindings": dict(self.bindings),
             "in_features_inferred": self.in_features_inferred,
-            "dims": [{"dim": d, "role": role} for d, role in self.reading],
+            "dim_roles": [{"dim": d, "role": role} for d, role in self.reading],
             "other_tools": {
                 "torchinfo_mult_adds": self.torchinfo_mult_adds.value(),
                 "torch_flop_counter_flops": self.torch_flop_counter.value(),

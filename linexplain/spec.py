@@ -14,7 +14,7 @@ from .errors import LinexplainError
 Dim = int | str
 Shape = tuple[Dim, ...]
 
-MAX_DIMS = 64  # NumPy's limit; torch has no useful tensor above it either
+MAX_DIMS = 32  # NumPy 1.x's limit on array dims (2.x allows 64): `run` must make the array
 MAX_SIZE = 2**63 - 1  # torch sizes are int64
 MAX_NAME_LEN = 64
 

@@ -19,7 +19,7 @@ BIN = Path(sys.executable).parent
 SHAPE_KEYS = {
     "in_features", "out_features", "bias", "dtype", "input_shape", "output_shape",
     "weight_shape", "bias_shape", "params", "rows", "macs", "bias_adds", "flops", "memory",
-    "bindings", "in_features_inferred", "dims", "other_tools",
+    "bindings", "in_features_inferred", "dim_roles", "other_tools",
 }  # fmt: skip
 
 

@@ -217,3 +217,8 @@ def test_installed_run_end_to_end() -> None:
         timeout=60,
     )
     assert proc.returncode == 0 and json.loads(proc.stdout)["output_shape"] == [4, 2]
+
+
+def test_the_most_dims_a_shape_may_have_run() -> None:
+    data = run_json("--in", "2", "--out", "1", "-s", ",".join(["1"] * 31 + ["2"]))
+    assert len(data["output_shape"]) == 32

@@ -75,7 +75,7 @@ def test_seed_example_symbolic() -> None:
         "torchinfo_mult_adds": "12*C*N",
         "torch_flop_counter_flops": "18*C*N",
     }
-    assert [d["role"].split(":")[0] for d in data["dims"]] == [
+    assert [d["role"].split(":")[0] for d in data["dim_roles"]] == [
         "sample matrices",
         "samples",
         "features of one sample (in_features)",
