@@ -21,33 +21,22 @@ with ``g`` all ones (``upstream: "ones"``, what ``y.sum().backward()`` uses), th
 
 from __future__ import annotations
 
-import json
 import random
-import warnings
 from pathlib import Path
 
 import torch
+from gen_torch_fixtures import case_of, default_dtype, hexes, input_shape, seeded_linear, write
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "torch_grad.json"
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
 SEEDS = [0, 1, 42, -1, 2**32 + 7, 2**64 - 1, 123456789]
 UPSTREAMS = ["ones", "seed", "given"]
-
-
-def hexes(t: torch.Tensor | None) -> list[str] | None:
-    """The tensor's values, flattened, as exact float.hex strings (None for None)."""
-    return None if t is None else [float(v).hex() for v in t.detach().reshape(-1).tolist()]
 
 
 def grad_case(
     seed: int, i: int, o: int, bias: bool, shape: list[int], dtype: str, upstream: str
 ) -> dict:
-    torch.set_default_dtype(DTYPES[dtype])
-    try:
-        torch.manual_seed(seed)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # zero-element weights: "no-op" warning
-            layer = torch.nn.Linear(i, o, bias=bias)
+    with default_dtype(dtype):
+        layer = seeded_linear(seed, i, o, bias)
         x = torch.randn(*shape, requires_grad=True)
         y = layer(x)
         if upstream == "ones":
@@ -57,27 +46,13 @@ def grad_case(
         else:
             g = torch.linspace(-1, 1, y.numel()).reshape(y.shape)
         y.backward(g)
-    finally:
-        torch.set_default_dtype(torch.float32)
-    return {
-        "seed": seed,
-        "in_features": i,
-        "out_features": o,
-        "bias": bias,
-        "dtype": dtype,
-        "input_shape": shape,
+    return case_of(seed, i, o, bias, shape, dtype) | {
         "upstream": upstream,
         "g": hexes(g),
         "grad_weight": hexes(layer.weight.grad),
         "grad_bias": hexes(layer.bias.grad) if bias else None,
         "grad_input": hexes(x.grad),
     }
-
-
-def input_shape(rng: random.Random, in_features: int) -> list[int]:
-    """A rank 1-4 shape ending in in_features, small but sometimes >= 16 elements."""
-    rank = rng.randint(1, 4)
-    return [rng.choice([1, 2, 3, 5]) for _ in range(rank - 1)] + [in_features]
 
 
 def grad_cases() -> list[dict]:
@@ -98,20 +73,22 @@ def grad_cases() -> list[dict]:
         i, o = rng.randint(1, 9), rng.randint(1, 5)
         seed = SEEDS[n % len(SEEDS)] if n < 2 * len(SEEDS) else rng.randint(-(2**63), 2**64 - 1)
         cases.append(
-            grad_case(seed, i, o, rng.random() < 0.7, input_shape(rng, i), dtype, UPSTREAMS[n % 3])
+            grad_case(
+                seed,
+                i,
+                o,
+                rng.random() < 0.7,
+                input_shape(rng, i, (1, 2, 3, 5)),
+                dtype,
+                UPSTREAMS[n % 3],
+            )
         )
     return cases
 
 
 def main() -> None:
-    data = {
-        "torch_version": torch.__version__,
-        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "cases": grad_cases(),
-    }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(data, separators=(",", ":")) + "\n")
-    print(f"wrote {OUT} ({OUT.stat().st_size} bytes, {len(data['cases'])} cases)")
+    cases = grad_cases()
+    write(OUT, {"cases": cases}, f"{len(cases)} cases")
 
 
 if __name__ == "__main__":

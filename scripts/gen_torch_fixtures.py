@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 import random
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -30,17 +32,26 @@ def hexes(t: torch.Tensor) -> list[str]:
     return [float(v).hex() for v in t.detach().reshape(-1).tolist()]
 
 
-def linear_case(seed: int, i: int, o: int, bias: bool, shape: list[int], dtype: str) -> dict:
+@contextmanager
+def default_dtype(dtype: str) -> Iterator[None]:
+    """torch.set_default_dtype for the block (float32 again after it)."""
     torch.set_default_dtype(DTYPES[dtype])
     try:
-        torch.manual_seed(seed)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # zero-element weights: "no-op" warning
-            layer = torch.nn.Linear(i, o, bias=bias)
-        x = torch.randn(*shape)
-        y = layer(x)
+        yield
     finally:
         torch.set_default_dtype(torch.float32)
+
+
+def seeded_linear(seed: int, i: int, o: int, bias: bool) -> torch.nn.Linear:
+    """torch.manual_seed(seed); torch.nn.Linear(i, o, bias=bias)."""
+    torch.manual_seed(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zero-element weights: "no-op" warning
+        return torch.nn.Linear(i, o, bias=bias)
+
+
+def case_of(seed: int, i: int, o: int, bias: bool, shape: list[int], dtype: str) -> dict:
+    """The keys that say which session a case records."""
     return {
         "seed": seed,
         "in_features": i,
@@ -48,6 +59,27 @@ def linear_case(seed: int, i: int, o: int, bias: bool, shape: list[int], dtype: 
         "bias": bias,
         "dtype": dtype,
         "input_shape": shape,
+    }
+
+
+def write(out: Path, data: dict, count: str) -> None:
+    """Write a fixture file, tagged with the torch that made it."""
+    data = {
+        "torch_version": torch.__version__,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        **data,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(data, separators=(",", ":")) + "\n")
+    print(f"wrote {out} ({out.stat().st_size} bytes, {count})")
+
+
+def linear_case(seed: int, i: int, o: int, bias: bool, shape: list[int], dtype: str) -> dict:
+    with default_dtype(dtype):
+        layer = seeded_linear(seed, i, o, bias)
+        x = torch.randn(*shape)
+        y = layer(x)
+    return case_of(seed, i, o, bias, shape, dtype) | {
         "weight": hexes(layer.weight),
         "bias_values": hexes(layer.bias) if bias else None,
         "x": hexes(x),
@@ -55,10 +87,12 @@ def linear_case(seed: int, i: int, o: int, bias: bool, shape: list[int], dtype: 
     }
 
 
-def input_shape(rng: random.Random, in_features: int) -> list[int]:
+def input_shape(
+    rng: random.Random, in_features: int, sizes: tuple[int, ...] = (1, 2, 3, 5, 7)
+) -> list[int]:
     """A rank 1-4 shape ending in in_features, small but sometimes >= 16 elements."""
     rank = rng.randint(1, 4)
-    return [rng.choice([1, 2, 3, 5, 7]) for _ in range(rank - 1)] + [in_features]
+    return [rng.choice(sizes) for _ in range(rank - 1)] + [in_features]
 
 
 def linear_cases() -> list[dict]:
@@ -117,16 +151,12 @@ def uniform_cases() -> list[dict]:
 
 
 def main() -> None:
-    data = {
-        "torch_version": torch.__version__,
-        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "linear": linear_cases(),
-        "randn": randn_cases(),
-        "uniform": uniform_cases(),
-    }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(data, separators=(",", ":")) + "\n")
-    print(f"wrote {OUT} ({OUT.stat().st_size} bytes, {len(data['linear'])} linear cases)")
+    linear = linear_cases()
+    write(
+        OUT,
+        {"linear": linear, "randn": randn_cases(), "uniform": uniform_cases()},
+        f"{len(linear)} linear cases",
+    )
 
 
 if __name__ == "__main__":
