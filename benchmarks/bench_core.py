@@ -14,10 +14,12 @@ mean <= 1.00, every shape <= 1.10, peak <= 1.1 x the output (plus a few KiB of P
 object headers, which dominate only for tiny outputs).
 
 Both sides use the same number of threads (the BLAS pool's, via threadpoolctl when it is
-installed, else torch's default). The two libraries' thread pools spin for a while after
-each call and would slow each other down, so the sides run in alternating short blocks
-with a pause between them, and each side's best call over all blocks is kept: on a shared
-machine whose speed drifts, the best time is the stable figure.
+installed, else torch's default), allocate their output on every call, and torch runs in
+inference mode (no autograd bookkeeping, which linear does not have either). The two
+libraries' thread pools spin for a while after each call and would slow each other down,
+so the sides run in alternating short blocks with a pause between them, and each side's
+best call over all blocks is kept: on a shared machine whose speed drifts, the best time
+is the stable figure.
 """
 
 from __future__ import annotations
@@ -114,7 +116,8 @@ def main() -> int:
         np.testing.assert_allclose(ours(), theirs().numpy(), rtol=1e-4, atol=1e-3)
         t_theirs = t_ours = math.inf
         for _ in range(ROUNDS):
-            t_theirs = min(t_theirs, best_per_call(theirs))
+            with torch.inference_mode():  # torch without autograd bookkeeping, as ours has none
+                t_theirs = min(t_theirs, best_per_call(theirs))
             time.sleep(PAUSE_SECONDS)
             t_ours = min(t_ours, best_per_call(ours))
             time.sleep(PAUSE_SECONDS)

@@ -37,6 +37,20 @@ app(prog_name="hello")
 """
 
 
+# The completion floor: the same app without rich, which a completion never needs to load.
+HELLO_PLAIN = """
+import typer
+
+app = typer.Typer()
+
+@app.command()
+def hello(name: str = "world") -> None:
+    print("hello", name)
+
+app(prog_name="hello")
+"""
+
+
 def completing(argv: list[str], prog: str, words: str) -> tuple[list[str], dict[str, str]]:
     """``argv`` run as bash's TAB completion of ``words`` would run it."""
     env = {
@@ -82,8 +96,9 @@ def main() -> None:
     args = parser.parse_args()
     exe = shutil.which("linexplain") or str(Path(sys.executable).parent / "linexplain")
     with tempfile.TemporaryDirectory() as tmp:
-        hello = Path(tmp) / "hello.py"
+        hello, plain = Path(tmp) / "hello.py", Path(tmp) / "hello_plain.py"
         hello.write_text(HELLO)
+        plain.write_text(HELLO_PLAIN)
         floor = "hello-world typer + rich table (floor)"
         commands: dict[str, Command] = {
             "python -c pass": ([sys.executable, "-c", "pass"], None),
@@ -91,7 +106,7 @@ def main() -> None:
             "linexplain shape": ([exe, "shape", "--in", "3", "--out", "3", "-s", "N,C,3"], None),
             "linexplain --help": ([exe, "--help"], None),
             "hello-world TAB completion (floor)": completing(
-                [sys.executable, str(hello)], "hello", "hello --na"
+                [sys.executable, str(plain)], "hello", "hello --na"
             ),
             "linexplain TAB completion": completing([exe], "linexplain", "linexplain run --se"),
         }

@@ -4,8 +4,6 @@ numpy and sympy are imported inside the commands that need them, so ``shape``, `
 and TAB completion start fast.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -17,7 +15,7 @@ from typer.core import TyperGroup
 
 from . import __version__
 from .errors import LinexplainError
-from .render import use_rich
+from .terminal import use_rich
 
 if TYPE_CHECKING:
     from .session import Forward
@@ -669,7 +667,7 @@ def _forward(
     weight_file: str | None,
     max_memory: str | None,
     memory_share: int = 1,
-) -> Forward:
+) -> "Forward":
     """The forward pass that the input and weight options describe (``run`` and ``grad``).
 
     ``memory_share`` divides --max-memory for commands that hold more than the forward pass.

@@ -18,6 +18,9 @@ from linexplain.torch_rng import DTYPES, Generator, linear_init
 _FLOATS = tuple(DTYPES.values())
 # Below this many multiply-adds the call overhead outweighs the BLAS orientation.
 _SMALL_PRODUCT = 1 << 18
+# NumPy adds a broadcast bias one row at a time; short rows go faster grouped into runs of
+# about _BIAS_RUN elements against the bias repeated to match (see _add_bias).
+_BIAS_RUN = 1 << 14
 
 
 def linear(
@@ -61,10 +64,12 @@ def linear(
     y = out if out.ndim == 2 else out.reshape(rows, out_features)
     if rows * in_features * out_features < _SMALL_PRODUCT:
         np.dot(x2, weight.T, out=y)  # the call with the least overhead
-    else:
-        np.matmul(weight, x2.T, out=y.T)  # yᵀ = W xᵀ: torch's BLAS orientation, faster here
+        if bias is not None:
+            y += bias
+        return out
+    np.matmul(weight, x2.T, out=y.T)  # yᵀ = W xᵀ: torch's BLAS orientation, faster here
     if bias is not None:
-        y += bias
+        _add_bias(y, bias)
     return out
 
 
@@ -123,6 +128,22 @@ class Linear:
             f"Linear(in_features={self.in_features}, out_features={self.out_features}, "
             f"bias={self.bias is not None}, dtype={self.dtype})"
         )
+
+
+def _add_bias(y: np.ndarray, bias: np.ndarray) -> None:
+    """y += bias on every row of the C-contiguous 2-D y.
+
+    Groups of rows are added as one long row against the bias repeated to match: a copy
+    of at most _BIAS_RUN elements, and of at most 1/16 of y (the output's memory budget).
+    """
+    rows, features = y.shape
+    group = min(_BIAS_RUN // features, rows // 16)
+    if group > 1:
+        whole = rows - rows % group
+        grouped = y[:whole].reshape(-1, group * features)
+        grouped += np.tile(bias, group)
+        y = y[whole:]
+    y += bias
 
 
 def _check_array(a: object, what: str) -> None:

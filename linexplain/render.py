@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .shapes import Product, ShapeReport, product_as_written
 from .spec import format_shape
+from .terminal import use_rich
 
 if TYPE_CHECKING:
     import numpy as np
@@ -44,11 +44,6 @@ class Explanation:
     title: str
     summary: str = ""
     sections: list[Section] = field(default_factory=list)
-
-
-def use_rich(stream: TextIO) -> bool:
-    """Rich output only on a terminal, and never when ``NO_COLOR`` is set."""
-    return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
 def emit(explanation: Explanation, stream: TextIO | None = None) -> None:
