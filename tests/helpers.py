@@ -39,3 +39,9 @@ def run_script(name: str, *args: str) -> subprocess.CompletedProcess:
         text=True,
         timeout=600,
     )
+
+
+def assert_in_order(text: str, landmarks: list[str]) -> None:
+    """Every landmark is in ``text``, in this order."""
+    positions = [text.index(mark) for mark in landmarks]
+    assert positions == sorted(positions), landmarks

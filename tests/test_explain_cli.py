@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sympy
+from helpers import assert_in_order
 from typer.testing import CliRunner
 
 from linexplain.cli import app
@@ -43,8 +44,7 @@ def test_default_is_the_seeds_example_in_order() -> None:
         "Sample 0 written out",
         "torch.manual_seed(0)\n  layer = torch.nn.Linear(3, 3)",
     ]
-    positions = [out.index(mark) for mark in landmarks]
-    assert positions == sorted(positions)
+    assert_in_order(out, landmarks)
     assert "\x1b[" not in out
 
 
