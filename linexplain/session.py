@@ -177,7 +177,9 @@ def forward(
     sizes = {name: DEFAULT_NAME_SIZE for name in written if isinstance(name, str)}
     sizes |= report.bindings
     shape = tuple(sizes[d] if isinstance(d, str) else d for d in written)
-    _check_memory(explain_shape(shape, out_features, bias=bias, dtype=dtype), max_memory)
+    # Given weights replace an init that is still drawn: their parameters are held twice.
+    copies = 2 if weight is not None else 1
+    _check_memory(explain_shape(shape, out_features, bias=bias, dtype=dtype), max_memory, copies)
 
     # torch draws the init even when weights are then replaced, so the input's draws follow it.
     seeded = Linear(
@@ -215,10 +217,15 @@ def _agree(given: int | None, actual: int, option: str, what: str) -> int:
     return int(actual)
 
 
-def _check_memory(report: ShapeReport, max_memory: int | None) -> None:
+def _check_memory(report: ShapeReport, max_memory: int | None, param_copies: int = 1) -> None:
     """Refuse a pass whose weight, bias, input and output need more than ``max_memory``."""
     limit = default_max_memory() if max_memory is None else max_memory
-    needed = sum(value.coeff for value in report.memory().values())
+    memory = report.memory()
+    needed = (
+        memory["params_bytes"].coeff * param_copies
+        + memory["input_bytes"].coeff
+        + memory["output_bytes"].coeff
+    )
     if needed > limit:
         raise LinexplainError(
             f"this pass needs {needed:,} bytes (weight, bias, input and output in "
