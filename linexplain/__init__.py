@@ -42,9 +42,9 @@ __all__ = ["__version__", *_EXPORTS]
 def main() -> None:
     """The ``linexplain`` command. Ctrl-C, even while the CLI loads, ends quietly with 130."""
     try:
-        from .cli import main as cli_main
+        from .cli import app
 
-        cli_main()
+        app()
     except KeyboardInterrupt:
         sys.exit(130)
 

@@ -76,14 +76,14 @@ def load_array(path: str, dtype: str = "float32") -> np.ndarray:
     if path == "-":
         return _parse_text(sys.stdin.read(MAX_TEXT_BYTES + 1), "stdin", dt)
     ext = os.path.splitext(path)[1].lower()
+    if ext not in ARRAY_SUFFIXES:
+        raise LinexplainError(
+            f"{path}: unsupported file type {ext or '(no extension)'!r}",
+            "give a .npy, .csv, .txt or .json file, or - for stdin",
+        )
     if ext == ".npy":
         return _as_dtype(_load_npy(path), path, dt)
-    if ext in (".csv", ".txt", ".json"):
-        return _parse_text(_read_text(path), path, dt)
-    raise LinexplainError(
-        f"{path}: unsupported file type {ext or '(no extension)'!r}",
-        "give a .npy, .csv, .txt or .json file, or - for stdin",
-    )
+    return _parse_text(_read_text(path), path, dt)
 
 
 def load_weights(path: str, dtype: str = "float32") -> tuple[np.ndarray, np.ndarray | None]:

@@ -720,8 +720,3 @@ def _save(path: str, y: object) -> None:
         raise LinexplainError(
             f"--save {path!r}: {error.strerror or error}", "choose a writable path"
         ) from None
-
-
-def main() -> None:
-    """Console-script entry point."""
-    app()

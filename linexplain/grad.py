@@ -95,7 +95,7 @@ class GradShapes:
         return {
             "upstream_shape": list(self.upstream_shape),
             "grad_weight_shape": list(self.grad_weight_shape),
-            "grad_bias_shape": None if self.grad_bias_shape is None else [r.out_features],
+            "grad_bias_shape": None if self.grad_bias_shape is None else list(self.grad_bias_shape),
             "grad_input_shape": list(self.grad_input_shape),
             "rows": r.rows.value(),
             "grad_weight_macs": self.grad_weight_macs.value(),

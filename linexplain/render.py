@@ -1,7 +1,7 @@
-"""Output: plain text when piped (or ``NO_COLOR``), rich tables on a terminal, and JSON.
+"""Output: plain text when piped (or ``NO_COLOR``), styled text on a terminal, and JSON.
 
-A command's explanation is a title plus :class:`Section` tables; the same sections are written
-as aligned plain text or as rich tables, so both outputs always say the same thing.
+A command's explanation is a title plus :class:`Section` tables; the same aligned lines are
+written plain or, on a terminal, with rich styles, so both outputs always say the same thing.
 rich is imported only when a terminal asks for it.
 """
 
@@ -233,7 +233,7 @@ EXPAND_TITLES = {
 }
 
 
-def expand_forms(expansion: Expansion, form: str) -> dict[str, str]:
+def expand_forms(expansion: Expansion, form: str) -> dict[str, Form]:
     """The forms ``--form`` asks for, by name, each a sympy-built object with text/ascii/latex."""
     forms = {
         "scalar": expansion.scalar_block,
@@ -257,11 +257,12 @@ def expand_explanation(
     e = expansion
     layer = f", layer {e.layer}" if e.layer is not None else ""
     title = f"nn.Linear(in_features={e.in_features}, out_features={e.out_features}, bias={e.bias})"
+    forms = expand_forms(e, form)
     sections = [
         Section(EXPAND_TITLES[name], body=obj.ascii if ascii_only else obj.text)
-        for name, obj in expand_forms(e, form).items()
+        for name, obj in forms.items()
     ]
-    if "pytorch" not in expand_forms(e, form):
+    if "pytorch" not in forms:
         sections[-1].notes.extend(e.notes)  # the PyTorch form states the index base itself
     if numbers is not None:
         sections.append(

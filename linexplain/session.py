@@ -201,7 +201,7 @@ def forward(
         y=layer(x),
         seed=seed,
         input_shape=written,
-        dims={name: sizes[name] for name in sizes},
+        dims=dict(sizes),
         given_input=given_input,
         given_weight=weight is not None,
         generator=seeded.generator,

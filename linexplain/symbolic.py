@@ -250,11 +250,6 @@ def _column(indices: list[int | None], entry: Callable) -> sympy.ImmutableMatrix
     return _grid(indices, [0], lambda k, _: entry(k))
 
 
-def _row_vector(indices: list[int | None], entry: Callable) -> sympy.ImmutableMatrix:
-    """The row of the shown entries ``entry(k)``, ⋯ where some are hidden."""
-    return _grid([0], indices, lambda _, k: entry(k))
-
-
 # --- results ---------------------------------------------------------------------------------
 
 
