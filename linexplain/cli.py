@@ -623,7 +623,8 @@ def grad(
     from .grad import explain_backward
     from .render import emit, emit_json, grad_explanation
 
-    if upstream not in UPSTREAMS and upstream != "-" and not upstream.endswith(ARRAY_SUFFIXES):
+    is_file = upstream == "-" or upstream.lower().endswith(ARRAY_SUFFIXES)
+    if upstream not in UPSTREAMS and not is_file:
         raise LinexplainError(
             f"--upstream {upstream!r} is neither ones, seed, nor a .npy/.csv/.txt/.json file",
             "use --upstream ones (L = y.sum()), --upstream seed, or a file holding G",

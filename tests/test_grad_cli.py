@@ -69,11 +69,14 @@ def test_json_contract_and_the_gradients() -> None:
     assert data["shapes"]["backward_macs"] == 2 * data["shapes"]["forward_macs"] == 48
 
 
-def test_upstream_from_a_file_and_no_bias(tmp_path: Path) -> None:
-    np.save(tmp_path / "g.npy", np.array([[1.0, 2.0]], dtype=np.float32))
+# Suffixes match in any case, as in --input-file.
+@pytest.mark.parametrize("name", ["g.npy", "G.NPY"])
+def test_upstream_from_a_file_and_no_bias(tmp_path: Path, name: str) -> None:
+    with open(tmp_path / name, "wb") as file:
+        np.save(file, np.array([[1.0, 2.0]], dtype=np.float32))
     data = grad_json(
         "--input", "[[1, 2, 3]]", "--weight", "[[1, 0, 0], [0, 1, 0]]",
-        "--upstream", str(tmp_path / "g.npy"),
+        "--upstream", str(tmp_path / name),
     )  # fmt: skip
     assert data["grad_bias"] is None
     assert data["grad_weight"] == [[1.0, 2.0, 3.0], [2.0, 4.0, 6.0]]
