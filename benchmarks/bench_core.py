@@ -8,10 +8,12 @@ Run, with linexplain and torch installed (threadpoolctl optional):
 Exits 1 when a goal is missed.
 
 Prints, per shape, the best time of each side and their ratio (linexplain / torch), the
-geometric mean of the ratios, and linexplain's peak allocation during one call as a
-multiple of the output's size (tracemalloc sees NumPy's allocations). Goals: geometric
-mean <= 1.00, every shape <= 1.10, peak <= 1.1 x the output (plus a few KiB of Python
-object headers, which dominate only for tiny outputs).
+geometric mean of the ratios, linexplain against NumPy's bare product (``np.matmul``
+without the bias: the floor NumPy's BLAS allows, for telling our cost from the BLAS's),
+and linexplain's peak allocation during one call as a multiple of the output's size
+(tracemalloc sees NumPy's allocations). Goals: geometric mean <= 1.00, every shape <= 1.10,
+peak <= 1.1 x the output (plus a few KiB of Python object headers, which dominate only for
+tiny outputs).
 
 Both sides use the same number of threads (the BLAS pool's, via threadpoolctl when it is
 installed, else torch's default), allocate their output on every call, and torch runs in
@@ -97,7 +99,10 @@ def main() -> int:
         torch.set_num_threads(threads)
     print(f"numpy {np.__version__} BLAS: {kernel}")
     print(f"torch {torch.__version__}; threads: torch {torch.get_num_threads()}, BLAS {threads}")
-    print(f"{'input':>18} {'out':>5} {'torch ms':>10} {'ours ms':>10} {'ratio':>6} {'peak/out':>8}")
+    print(
+        f"{'input':>18} {'out':>5} {'torch ms':>10} {'ours ms':>10} {'ratio':>6} "
+        f"{'/matmul':>7} {'peak/out':>8}"
+    )
 
     rng = np.random.default_rng(0)
     ratios, ok = [], True
@@ -113,13 +118,17 @@ def main() -> int:
         def ours(x=x, w=w, b=b):
             return linear(x, w, b)
 
+        def bare(x=x, w=w):
+            return np.matmul(x, w.T)
+
         np.testing.assert_allclose(ours(), theirs().numpy(), rtol=1e-4, atol=1e-3)
-        t_theirs = t_ours = math.inf
+        t_theirs = t_ours = t_bare = math.inf
         for _ in range(ROUNDS):
             with torch.inference_mode():  # torch without autograd bookkeeping, as ours has none
                 t_theirs = min(t_theirs, best_per_call(theirs))
             time.sleep(PAUSE_SECONDS)
             t_ours = min(t_ours, best_per_call(ours))
+            t_bare = min(t_bare, best_per_call(bare))
             time.sleep(PAUSE_SECONDS)
         ratio = t_ours / t_theirs
         peak, output = peak_bytes(x, w, b)
@@ -127,7 +136,7 @@ def main() -> int:
         ok &= ratio <= 1.10 and peak <= 1.1 * output + OBJECT_HEADERS
         print(
             f"{shape!s:>18} {out_features:>5} {t_theirs * 1e3:>10.4f} {t_ours * 1e3:>10.4f} "
-            f"{ratio:>6.2f} {peak / output:>8.2f}"
+            f"{ratio:>6.2f} {t_ours / t_bare:>7.2f} {peak / output:>8.2f}"
         )
     geomean = statistics.geometric_mean(ratios)
     ok &= geomean <= 1.00

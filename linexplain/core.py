@@ -7,6 +7,7 @@ refuses to mix them, and so does ``linear``); the output has that same dtype.
 from __future__ import annotations
 
 import math
+import operator
 import secrets
 
 import numpy as np
@@ -91,8 +92,9 @@ class Linear:
         dtype: str = "float32",
         seed: int | None = None,
     ) -> None:
-        self.seed = secrets.randbits(64) if seed is None else seed
-        self.generator: Generator | None = Generator(self.seed)
+        seed = secrets.randbits(64) if seed is None else seed
+        self.generator: Generator | None = Generator(seed)
+        self.seed = operator.index(seed)  # as given (generator.seed is it modulo 2**64)
         self.weight, self.bias = linear_init(
             self.generator, in_features, out_features, bias=bias, dtype=dtype
         )

@@ -174,9 +174,11 @@ def forward(
     if out_features is None:
         raise LinexplainError("out_features is unknown", "give --out, or a weight")
     report = explain_shape(written, out_features, in_features, bias=bias, dtype=dtype, dims=dims)
+    written = report.input_shape  # sizes as Python ints
     sizes = {name: DEFAULT_NAME_SIZE for name in written if isinstance(name, str)}
     sizes |= report.bindings
     shape = tuple(sizes[d] if isinstance(d, str) else d for d in written)
+    out_features = report.out_features
     # Given weights replace an init that is still drawn: their parameters are held twice.
     copies = 2 if weight is not None else 1
     _check_memory(explain_shape(shape, out_features, bias=bias, dtype=dtype), max_memory, copies)
@@ -199,7 +201,7 @@ def forward(
         layer=layer,
         x=x,
         y=layer(x),
-        seed=seed,
+        seed=seeded.seed,
         input_shape=written,
         dims=dict(sizes),
         given_input=given_input,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import LinexplainError
-from .spec import MAX_SIZE, Dim, Shape, check_shape, format_shape
+from .spec import Dim, Shape, as_size, check_shape, format_shape
 
 DTYPE_BYTES = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2}
 
@@ -214,11 +214,6 @@ def _bind(shape: Shape, bindings: dict[str, int]) -> Shape:
     return tuple(bindings.get(d, d) if isinstance(d, str) else d for d in shape)
 
 
-def _check_features(value: int | None, option: str) -> None:
-    if value is not None and not 0 <= value <= MAX_SIZE:
-        raise LinexplainError(f"{option} {value} is out of range", "use a size from 0 to 2**63-1")
-
-
 def mismatch_message(input_shape: Shape, in_features: int, out_features: int) -> str:
     """torch's own error for a last dim that is not in_features, e.g. ``(30x4 and 3x5)``."""
     rows = product_as_written(input_shape[:-1]) if len(input_shape) > 1 else "1"
@@ -244,11 +239,12 @@ def explain_shape(
     Raises :class:`LinexplainError` with torch's own message when torch would refuse.
     """
     input_shape = check_shape(input_shape)
-    _check_features(in_features, "--in")
-    _check_features(out_features, "--out")
+    if in_features is not None:
+        in_features = as_size(in_features, "in_features (--in)")
+    out_features = as_size(out_features, "out_features (--out)")
     if dtype not in DTYPE_BYTES:
         raise LinexplainError(f"unknown dtype {dtype!r}", "use one of " + ", ".join(DTYPE_BYTES))
-    bindings = dict(dims or {})
+    bindings = {name: as_size(size, f"size of {name}") for name, size in (dims or {}).items()}
     unused = [name for name in bindings if name not in input_shape]
     if unused:
         raise LinexplainError(

@@ -7,6 +7,7 @@ Spaces around commas are fine. ``""`` is the 0-D shape ``()``.
 
 from __future__ import annotations
 
+import operator
 import string
 
 from .errors import LinexplainError
@@ -131,19 +132,33 @@ def parse_shape(text: str) -> Shape:
     return tuple(shape)
 
 
+def as_size(value: object, where: str) -> int:
+    """A size given in Python (an int, NumPy ints too; not a bool) as a Python int in range."""
+    if isinstance(value, bool) or not hasattr(type(value), "__index__"):
+        raise LinexplainError(f"{where}: {value!r} is not a whole number", "give a size, e.g. 3")
+    size = operator.index(value)
+    if not 0 <= size <= MAX_SIZE:
+        raise LinexplainError(f"{where}: {size} is out of range", "use a size from 0 to 2**63-1")
+    return size
+
+
 def check_shape(shape: Shape) -> Shape:
-    """Check a shape built in Python (not parsed): the same dims the grammar allows."""
+    """Check a shape built in Python (not parsed): the same dims the grammar allows.
+
+    Returns it as a tuple with every size a Python int.
+    """
     if len(shape) > MAX_DIMS:
         raise LinexplainError(
             f"input shape has {len(shape)} dims", f"at most {MAX_DIMS} are allowed"
         )
+    checked: list[Dim] = []
     for pos, d in enumerate(shape, start=1):
         where = f"input shape {shape!r}, dim {pos} of {len(shape)}"
         if isinstance(d, str):
-            parse_name(d, where)
-        elif isinstance(d, bool) or not isinstance(d, int) or not 0 <= d <= MAX_SIZE:
-            raise LinexplainError(f"{where}: {d!r} is not a size or a name", DIM_HELP)
-    return tuple(shape)
+            checked.append(parse_name(d, where))
+        else:
+            checked.append(as_size(d, where))
+    return tuple(checked)
 
 
 def parse_bindings(text: str) -> dict[str, int]:

@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
@@ -63,10 +64,11 @@ class Generator:
     """A PyTorch CPU generator after ``torch.manual_seed(seed)``."""
 
     def __init__(self, seed: int) -> None:
-        if isinstance(seed, bool) or not isinstance(seed, int):
+        if isinstance(seed, bool) or not hasattr(type(seed), "__index__"):
             raise LinexplainError(
                 f"seed {seed!r} is not an integer", "give a whole number, e.g. --seed 0"
             )
+        seed = operator.index(seed)  # NumPy ints too, as torch.manual_seed takes them
         if not SEED_MIN <= seed <= SEED_MAX:
             raise LinexplainError(
                 f"seed {seed} is out of range",

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from linexplain.core import Linear, linear
 from linexplain.errors import LinexplainError
+from linexplain.session import forward
 
 FIXTURES = json.loads((Path(__file__).parent / "data" / "torch_rng.json").read_text())
 DTYPES = [np.float32, np.float64]
@@ -220,6 +221,23 @@ def test_layer_refuses_bad_arguments():
         Linear(2, 2, dtype="int8")
     with raises("out of range"):
         Linear(2, 2, seed=2**64)
+    with raises("is not an integer"):
+        Linear(2, 2, seed=1.0)
+
+
+def test_numpy_int_seed_is_the_same_seed():
+    """torch.manual_seed takes NumPy ints; the layer keeps the seed as a Python int."""
+    layer = Linear(3, 2, seed=np.int64(-1))
+    np.testing.assert_array_equal(layer.weight, Linear(3, 2, seed=-1).weight)
+    assert type(layer.seed) is int and layer.seed == -1 and layer.generator.seed == 2**64 - 1
+
+
+def test_forward_takes_numpy_ints_and_keeps_python_ints():
+    run = forward(np.int64(2), np.int32(3), seed=np.int64(7), input_shape=(np.int64(4), 3))
+    reference = forward(2, 3, seed=7, input_shape=(4, 3))
+    np.testing.assert_array_equal(run.y, reference.y)
+    assert run.as_dict() == reference.as_dict()
+    assert json.dumps(run.as_dict()) == json.dumps(reference.as_dict())
 
 
 # --- live torch ------------------------------------------------------------------------

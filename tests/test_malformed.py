@@ -25,7 +25,7 @@ CASES = [
     (["shape", "--out", "3", "-s", ",".join(["1"] * 10_000)], "has 10000 items"),
     (["shape", "--out", "3", "-s", "3", "--dtype", "int4"], "'int4' is not one of"),
     (["shape", "--out", str(10**30), "-s", "3"], "out of range"),
-    (["shape", "--out", "3", "--in", "-3", "-s", "3"], "--in -3 is out of range"),
+    (["shape", "--out", "3", "--in", "-3", "-s", "3"], "in_features (--in): -3 is out of range"),
     (["shape", "--out", "3", "-s", "N,3", "--dims", "N=two"], "is not a size"),
     (["shape", "--out", "3", "-s", "N,3", "--dims", "M=2"], "--dims names M"),
     (["expand", "--in", "3", "--out", "3", "--max-terms", "0"], "max terms must be at least 2"),

@@ -7,6 +7,7 @@ import random
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 import sympy
 from hypothesis import given
@@ -118,6 +119,14 @@ def test_dims_make_counts_concrete() -> None:
     assert report.as_dict()["input_shape"] == ["N", "C", 3]
 
 
+def test_numpy_ints_become_python_ints() -> None:
+    report = explain_shape(("N", np.int64(10**10)), np.int64(10**10), dims={"N": np.int32(3)})
+    assert report.as_dict()["params"] == 10**20 + 10**10  # exact, not wrapped at int64
+    assert report.as_dict()["macs"] == 3 * 10**20
+    assert type(report.input_shape[1]) is int
+    assert type(report.out_features) is int and type(report.bindings["N"]) is int
+
+
 def test_repeated_names_are_powers() -> None:
     assert explain_shape(("N", "N", 3), 3).as_dict()["macs"] == "9*N**2"
 
@@ -133,7 +142,14 @@ def test_repeated_names_are_powers() -> None:
         ((("N", "F"), 3, 3), {"dims": {"F": 4}}, "(Nx4 and 3x3): the last dim F = 4 must"),
         ((("N", 3), 3, 3), {"dims": {"C": 4}}, "--dims names C"),
         (((3,), 3, 3), {"dtype": "int8"}, "unknown dtype"),
-        (((3,), -1, 3), {}, "--out -1 is out of range"),
+        (((3,), -1, 3), {}, "out_features (--out): -1 is out of range"),
+        (((4, 3), True), {}, "True is not a whole number"),
+        (((4, 3), 2.0), {}, "2.0 is not a whole number"),
+        (((4, 3), 2, 2**63), {}, "in_features (--in): 9223372036854775808 is out of range"),
+        (((4, True), 2), {}, "dim 2 of 2: True is not a whole number"),
+        ((("N", 3), 3), {"dims": {"N": -5}}, "size of N: -5 is out of range"),
+        ((("N", 3), 3), {"dims": {"N": 2.5}}, "size of N: 2.5 is not a whole number"),
+        ((("N", 3), 3), {"dims": {"N": 2**70}}, "is out of range"),
     ],
 )
 def test_refusals(args: tuple, kwargs: dict, message: str) -> None:
