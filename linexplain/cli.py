@@ -630,10 +630,9 @@ def grad(
             "use --upstream ones (L = y.sum()), --upstream seed, or a file holding G",
         )
     _check_precision(precision)
-    # The backward pass holds about twice the forward's memory: G and the three gradients.
     result = _forward(
         out_features, in_features, bias, seed, dtype, input_shape, dims,
-        input_, input_file, weight, bias_values, weight_file, max_memory, memory_share=2,
+        input_, input_file, weight, bias_values, weight_file, max_memory, for_backward=True,
     )  # fmt: skip
     g = upstream if upstream in UPSTREAMS else load_array(upstream, dtype.value)
     report = explain_backward(
@@ -667,12 +666,9 @@ def _forward(
     bias_values: str | None,
     weight_file: str | None,
     max_memory: str | None,
-    memory_share: int = 1,
+    for_backward: bool = False,
 ) -> "Forward":
-    """The forward pass that the input and weight options describe (``run`` and ``grad``).
-
-    ``memory_share`` divides --max-memory for commands that hold more than the forward pass.
-    """
+    """The forward pass that the input and weight options describe (``run`` and ``grad``)."""
     from .arrays import load_array, load_weights, parse_array
     from .session import forward
     from .spec import parse_bindings, parse_bytes, parse_shape
@@ -693,7 +689,6 @@ def _forward(
         b = None if bias_values is None else parse_array(bias_values, "--bias-values", kind)
     elif weight_file is not None:
         w, b = load_weights(weight_file, kind)
-    limit = None if max_memory is None else parse_bytes(max_memory) // memory_share
     return forward(
         out_features,
         in_features,
@@ -705,7 +700,8 @@ def _forward(
         x=x,
         weight=w,
         bias_values=b,
-        max_memory=limit,
+        max_memory=None if max_memory is None else parse_bytes(max_memory),
+        for_backward=for_backward,
     )
 
 

@@ -141,12 +141,14 @@ def forward(
     weight: np.ndarray | None = None,
     bias_values: np.ndarray | None = None,
     max_memory: int | None = None,
+    for_backward: bool = False,
 ) -> Forward:
     """Build the layer (seeded like torch, or from ``weight``), make the input, run it.
 
     The input is ``x`` if given, else ``torch.randn(*input_shape)`` drawn after the layer's
     init, with named dims sized by ``dims`` (default 2 each); with neither, the shape is
-    ``(4, in_features)``. Refuses, before allocating, a pass needing more than ``max_memory``.
+    ``(4, in_features)``. Refuses, before allocating, a pass needing more than ``max_memory``
+    (default a quarter of RAM), counting the gradients too when ``for_backward``.
     """
     if x is not None and input_shape is not None:
         raise LinexplainError(
@@ -181,7 +183,9 @@ def forward(
     out_features = report.out_features
     # Given weights replace an init that is still drawn: their parameters are held twice.
     copies = 2 if weight is not None else 1
-    _check_memory(explain_shape(shape, out_features, bias=bias, dtype=dtype), max_memory, copies)
+    _check_memory(
+        explain_shape(shape, out_features, bias=bias, dtype=dtype), max_memory, copies, for_backward
+    )
 
     # torch draws the init even when weights are then replaced, so the input's draws follow it.
     seeded = Linear(
@@ -219,18 +223,24 @@ def _agree(given: int | None, actual: int, option: str, what: str) -> int:
     return int(actual)
 
 
-def _check_memory(report: ShapeReport, max_memory: int | None, param_copies: int = 1) -> None:
-    """Refuse a pass whose weight, bias, input and output need more than ``max_memory``."""
+def _check_memory(
+    report: ShapeReport, max_memory: int | None, param_copies: int, backward: bool
+) -> None:
+    """Refuse a pass whose weight, bias, input and output need more than ``max_memory``.
+
+    A backward pass also holds G = dL/dy and the three gradients, each its tensor's size.
+    """
     limit = default_max_memory() if max_memory is None else max_memory
     memory = report.memory()
-    needed = (
-        memory["params_bytes"].coeff * param_copies
-        + memory["input_bytes"].coeff
-        + memory["output_bytes"].coeff
-    )
+    params, x, y = (memory[k].coeff for k in ("params_bytes", "input_bytes", "output_bytes"))
+    needed = params * param_copies + x + y
+    held = "weight, bias, input and output"
+    if backward:
+        needed += params + x + y
+        held += " and their gradients"
     if needed > limit:
         raise LinexplainError(
-            f"this pass needs {needed:,} bytes (weight, bias, input and output in "
+            f"this pass needs {needed:,} bytes ({held} in "
             f"{report.dtype}), over the limit of {limit:,}",
             "use smaller sizes, or raise --max-memory if the machine has the room",
         )

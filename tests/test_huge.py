@@ -43,6 +43,20 @@ def test_run_refuses_memory_before_allocating() -> None:
     assert ok.exit_code == 0
 
 
+def test_the_limit_is_exact_and_grad_counts_the_gradients() -> None:
+    """nn.Linear(3, 2) on a (4, 3) float32 input: weight and bias 32 bytes, x 48, y 32."""
+    layer = ["--in", "3", "--out", "2"]
+    assert cli("run", *layer, "--max-memory", "112").exit_code == 0
+    line = assert_one_line_error(cli("run", *layer, "--max-memory", "111"))
+    assert (
+        "needs 112 bytes (weight, bias, input and output in float32), over the limit of 111" in line
+    )
+    assert cli("grad", *layer, "--max-memory", "224").exit_code == 0
+    line = assert_one_line_error(cli("grad", *layer, "--max-memory", "223"))
+    assert "needs 224 bytes (weight, bias, input and output and their gradients" in line
+    assert "over the limit of 223" in line
+
+
 def test_expand_big_layers_stay_small_and_full_is_refused() -> None:
     result = cli("expand", "--in", str(10**9), "--out", str(10**9))
     assert result.exit_code == 0 and len(result.stdout) < 20_000
