@@ -530,13 +530,15 @@ def _upstream(run: Forward, upstream: Any) -> tuple[np.ndarray, UpstreamSource]:
 def finite_difference_check(
     grads: Gradients, *, eps: float = 1e-3, max_entries: int = FD_ENTRIES, seed: int = 0
 ) -> float:
-    """The largest absolute difference between ``grads`` and central finite differences.
+    """The largest error of ``grads`` against central finite differences.
 
-    In float64, for L = Σ G ⊙ y: each checked entry is nudged by ±eps and L evaluated again
-    (only the outputs the entry feeds: a weight or bias entry of output i feeds y[:, i], an input
-    row feeds y[s, :]; the rest of L does not change). L is linear in each entry, so any eps gives
-    the derivative up to rounding. At most ``max_entries`` entries per gradient are checked, drawn
-    at random with ``seed``, so a check costs O(max_entries · (rows + out) · in).
+    The error of an entry is |numeric − analytic| / max(1, |analytic|): absolute for gradients
+    up to 1, relative above. In float64, for L = Σ G ⊙ y: each checked entry θ is nudged by
+    ±eps·max(1, |θ|) and L evaluated again (only the outputs the entry feeds: a weight or bias
+    entry of output i feeds y[:, i], an input row feeds y[s, :]; the rest of L does not change).
+    L is linear in each entry, so any step gives the derivative up to rounding. At most
+    ``max_entries`` entries per gradient are checked, drawn at random with ``seed``, so a check
+    costs O(max_entries · (rows + out) · in).
     """
     import numpy as np
 
@@ -561,7 +563,8 @@ def finite_difference_check(
 
     def check(numeric: np.ndarray, analytic: np.ndarray) -> None:
         if numeric.size:
-            errors.append(float(np.abs(numeric - analytic.astype(f64)).max()))
+            analytic = analytic.astype(f64)
+            errors.append(float((np.abs(numeric - analytic) / np.maximum(1, abs(analytic))).max()))
 
     # ∂L/∂w_ij: L restricted to output column i is Σ_s g_si (x_s · w_i + b_i).
     i, j = _pick(rng, (out, in_), max_entries)
@@ -598,13 +601,16 @@ def _pick(rng: np.random.Generator, shape: tuple[int, ...], most: int) -> tuple[
 def _central(
     loss: Callable[[np.ndarray], np.ndarray], at: np.ndarray, cols: Any, eps: float
 ) -> np.ndarray:
-    """(loss(at + eps·e) − loss(at − eps·e)) / 2eps for each row of ``at``, e the unit vector at
-    that row's column in ``cols``: one nudged entry per row, all rows in one product."""
+    """(loss(at + h·e) − loss(at − h·e)) / 2h for each row of ``at``, e the unit vector at that
+    row's column in ``cols`` and h = eps·max(1, |entry|): one nudged entry per row, all rows in
+    one product."""
     import numpy as np
 
+    picked = np.arange(len(at)), cols
+    h = eps * np.maximum(1, abs(at[picked]))  # a step that is not lost in a large entry
     step = np.zeros_like(at)
-    step[np.arange(len(at)), cols] = eps
-    return (loss(at + step) - loss(at - step)) / (2 * eps)
+    step[picked] = h
+    return (loss(at + step) - loss(at - step)) / (2 * h)
 
 
 # --- the whole explanation ------------------------------------------------------------------

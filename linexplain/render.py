@@ -510,7 +510,8 @@ def grad_explanation(report: GradReport, precision: int, ascii_only: bool) -> Ex
                     (
                         "largest error",
                         f"{check_error:.3g}",
-                        "central differences in float64, at most 32 entries per tensor",
+                        "|numeric - autograd| / max(1, |autograd|), central differences in "
+                        "float64, at most 32 entries per tensor",
                     )
                 ],
             )
