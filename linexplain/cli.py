@@ -6,6 +6,7 @@ and TAB completion start fast.
 
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, Optional
@@ -184,7 +185,10 @@ def _fail(message: str) -> None:
 def _run_safely(run: Callable[[], Any], debug: bool) -> int:
     """Run the CLI; bad input exits 2 with one line on stderr, never a traceback."""
     try:
-        code = run()
+        with warnings.catch_warnings():
+            if not debug:  # NumPy's overflow warnings: the numbers show inf or nan themselves
+                warnings.simplefilter("ignore", RuntimeWarning)
+            code = run()
         sys.stdout.flush()
         return code if isinstance(code, int) else 0
     except LinexplainError as error:

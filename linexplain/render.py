@@ -56,8 +56,27 @@ def emit(explanation: Explanation, stream: TextIO | None = None) -> None:
 
 
 def emit_json(data: Any, stream: TextIO | None = None) -> None:
-    """Write ``data`` as indented JSON, keys in contract order."""
-    (stream or sys.stdout).write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    """Write ``data`` as indented JSON, keys in contract order.
+
+    JSON has no inf or nan: such floats (an overflowing output) are written as the strings
+    "inf", "-inf" and "nan", which ``float()`` reads back.
+    """
+    try:
+        text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        text = json.dumps(_finite(data), indent=2, ensure_ascii=False, allow_nan=False)
+    (stream or sys.stdout).write(text + "\n")
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by its name ("inf", "-inf", "nan")."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
 
 
 def _styled_lines(explanation: Explanation) -> list[tuple[str, str]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import signal
 import subprocess
@@ -81,3 +83,26 @@ def test_terminal_gets_colour_unless_no_color() -> None:
     output = os.read(leader, 1 << 16)
     os.close(leader)
     assert proc.returncode == 0 and b"\x1b[" in output
+
+
+def _reject_constant(name: str) -> None:
+    raise AssertionError(f"{name} is not JSON")
+
+
+@pytest.mark.parametrize("command", ["run", "grad"])
+def test_overflow_is_quiet_and_the_json_strict(command: str) -> None:
+    """torch gives inf/nan without a warning; JSON has no Infinity or NaN, so they are strings."""
+    overflow = ["--input", "[[1e30, -1e30, 1e30], [1e30, 1e30, 1e30]]"]
+    weight = ["--weight", "[[1e30, 1e30, 1e30]]", "--bias-values", "[1]"]
+    proc = subprocess.run(
+        [EXE, command, *overflow, *weight, "--json"], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0 and proc.stderr == ""
+    data = json.loads(proc.stdout, parse_constant=_reject_constant)
+    assert data["output"] == [["nan"], ["inf"]]
+    assert [float(v) for v in data["output"][1]] == [math.inf]
+    text = subprocess.run(
+        [EXE, command, *overflow, *weight], capture_output=True, text=True, timeout=60
+    )
+    assert text.returncode == 0 and text.stderr == ""
+    assert command == "grad" or "inf" in text.stdout  # grad's text shows no y
