@@ -604,7 +604,7 @@ def aligned(lines: list[str]) -> str:
 def _dim(d: int | str, style: Style) -> str:
     """One dimension: a number or a name (``\\text{batch}`` in LaTeX)."""
     if style == "latex" and isinstance(d, str) and len(d) > 1:
-        return rf"\text{{{d}}}"
+        return r"\text{" + d.replace("_", r"\_") + "}"  # _ is a subscript in maths mode
     return str(d)
 
 

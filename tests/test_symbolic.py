@@ -269,6 +269,8 @@ def test_batched_input_shape_shows_every_factor() -> None:
     one = expand(3, 5, input_shape=(3,))
     assert "(1 × 3)⋅(3 × 5) = (1 × 5)" in one.pytorch.text and "x (3,) → y (5,)" in one.pytorch.text
     assert r"(\text{batch} \times 3)" in expand(3, 5).pytorch.latex
+    latex = expand(3, 5, input_shape=("batch", "seq_len", 3)).pytorch.latex
+    assert r"\text{batch} \cdot \text{seq\_len} \times 3" in latex  # a bare _ breaks LaTeX
 
 
 def test_zero_based_indices_say_what_they_mean() -> None:
