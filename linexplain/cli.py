@@ -324,7 +324,8 @@ def explain(
         typer.Option(
             "--in",
             "--in-features",
-            help="in_features [default: the input's last dim, else 3].",
+            help="in_features [default: the input's last dim (its --dims size for a name), "
+            "else 3].",
             show_default=False,
         ),
     ] = None,
@@ -340,7 +341,7 @@ def explain(
         typer.Option(
             "--input-shape",
             "-s",
-            help="Input shape; names are fine [default: N,C,IN].",
+            help="Input shape; names are fine [default: N,C,<in_features>, e.g. N,C,3].",
             show_default=False,
         ),
     ] = None,
@@ -356,21 +357,23 @@ def explain(
     """The whole seed in one go: the layer, its shapes, its equations and PyTorch's numbers."""
     from .render import emit, emit_json, explain_explanation
     from .session import forward
-    from .shapes import explain_shape
+    from .shapes import check_features, explain_shape
     from .spec import parse_bindings, parse_shape
     from .symbolic import expand as expand_layer
 
-    shape = parse_shape(input_shape) if input_shape is not None else None
-    if in_features is None:
-        last = shape[-1] if shape else None
-        in_features = last if isinstance(last, int) else 3
-    if shape is None:
-        shape = ("N", "C", in_features)
+    in_features, out_features = check_features(in_features, out_features)
     sizes = parse_bindings(dims)
+    shape = parse_shape(input_shape) if input_shape is not None else None
+    if shape is None:
+        in_features = 3 if in_features is None else in_features
+        shape = ("N", "C", in_features)
+    elif in_features is None and shape and isinstance(shape[-1], str) and shape[-1] not in sizes:
+        in_features = 3  # a named last dim with no size: the seed's 3
     superscript, base = _layer(layer), int(index_base.value)
     report = explain_shape(
         shape, out_features, in_features, bias=bias, dtype=dtype.value, dims=sizes
     )
+    in_features = report.in_features
     expansion = expand_layer(
         in_features,
         out_features,

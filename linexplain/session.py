@@ -21,7 +21,7 @@ import numpy as np
 
 from .core import Linear
 from .errors import LinexplainError
-from .shapes import ShapeReport, explain_shape
+from .shapes import ShapeReport, check_features, explain_shape
 from .spec import Shape
 
 if TYPE_CHECKING:
@@ -154,6 +154,7 @@ def forward(
         raise LinexplainError(
             "both an input and an input shape were given", "give one: the input has its shape"
         )
+    in_features, out_features = check_features(in_features, out_features)
     if weight is not None:
         if weight.ndim != 2:
             raise LinexplainError(

@@ -214,6 +214,14 @@ def _bind(shape: Shape, bindings: dict[str, int]) -> Shape:
     return tuple(bindings.get(d, d) if isinstance(d, str) else d for d in shape)
 
 
+def check_features(in_features: Any, out_features: Any) -> tuple[Any, Any]:
+    """in_features and out_features as Python ints, checked to be sizes (None stays None)."""
+    return (
+        None if in_features is None else as_size(in_features, "in_features (--in)"),
+        None if out_features is None else as_size(out_features, "out_features (--out)"),
+    )
+
+
 def mismatch_message(input_shape: Shape, in_features: int, out_features: int) -> str:
     """torch's own error for a last dim that is not in_features, e.g. ``(30x4 and 3x5)``."""
     rows = product_as_written(input_shape[:-1]) if len(input_shape) > 1 else "1"
@@ -239,9 +247,9 @@ def explain_shape(
     Raises :class:`LinexplainError` with torch's own message when torch would refuse.
     """
     input_shape = check_shape(input_shape)
-    if in_features is not None:
-        in_features = as_size(in_features, "in_features (--in)")
-    out_features = as_size(out_features, "out_features (--out)")
+    in_features, out_features = check_features(in_features, out_features)
+    if out_features is None:
+        raise LinexplainError("out_features is unknown", "give --out (out_features)")
     if dtype not in DTYPE_BYTES:
         raise LinexplainError(f"unknown dtype {dtype!r}", "use one of " + ", ".join(DTYPE_BYTES))
     bindings = {name: as_size(size, f"size of {name}") for name, size in (dims or {}).items()}

@@ -93,6 +93,10 @@ def test_in_is_read_from_the_input_shape() -> None:
     data = json.loads(invoke("-s", "5,4", "--out", "2", "--json").stdout)
     assert data["shape"]["in_features"] == 4 and data["run"]["input_shape"] == [5, 4]
     assert json.loads(invoke("--in", "4", "--json").stdout)["shape"]["input_shape"] == ["N", "C", 4]
+    bound = json.loads(invoke("-s", "N,K", "--dims", "K=4", "--json").stdout)  # K's size is in
+    assert bound["shape"]["in_features"] == 4 and bound["run"]["input_shape"] == [2, 4]
+    unbound = json.loads(invoke("-s", "N,K", "--json").stdout)  # no size anywhere: the seed's 3
+    assert unbound["shape"]["in_features"] == 3 and unbound["run"]["input_shape"] == [2, 3]
 
 
 def test_bad_input_exits_2() -> None:

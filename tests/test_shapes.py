@@ -144,6 +144,7 @@ def test_repeated_names_are_powers() -> None:
         (((3,), 3, 3), {"dtype": "int8"}, "unknown dtype"),
         (((3,), -1, 3), {}, "out_features (--out): -1 is out of range"),
         (((4, 3), True), {}, "True is not a whole number"),
+        (((4, 3), None), {}, "out_features is unknown"),
         (((4, 3), 2.0), {}, "2.0 is not a whole number"),
         (((4, 3), 2, 2**63), {}, "in_features (--in): 9223372036854775808 is out of range"),
         (((4, True), 2), {}, "dim 2 of 2: True is not a whole number"),
