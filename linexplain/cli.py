@@ -453,7 +453,15 @@ def shape(
     )
 )
 def expand(
-    out_features: OutFeatures,
+    out_features: Annotated[
+        OptionalInt,
+        typer.Option(
+            "--out",
+            "--out-features",
+            help="out_features: size of one output sample [default: the weight file's rows].",
+            show_default=False,
+        ),
+    ] = None,
     in_features: InFeatures = None,
     bias: Bias = True,
     layer: Layer = None,
@@ -493,12 +501,23 @@ def expand(
     from .spec import parse_shape
     from .symbolic import expand as expand_layer
 
+    superscript, base = _layer(layer), int(index_base.value)
+    _check_precision(precision)
     shape = parse_shape(input_shape) if input_shape is not None else None
+    one_sample = None
+    if weight_file is not None:
+        from .arrays import load_weights
+
+        # The file gives the sizes and whether there is a bias; forward checks any --in/--out.
+        one_sample = _one_sample(out_features, in_features, bias, seed, load_weights(weight_file))
+        out_features, in_features = one_sample.layer.out_features, one_sample.layer.in_features
+        bias = one_sample.layer.bias is not None
+    if out_features is None:
+        raise LinexplainError("out_features is unknown", "give --out, e.g. --out 2")
     if shape is not None:
         in_features = explain_shape(shape, out_features, in_features).in_features
     if in_features is None:
         raise LinexplainError("in_features is unknown", "give --in, e.g. --in 3")
-    superscript, base = _layer(layer), int(index_base.value)
     expansion = expand_layer(
         in_features,
         out_features,
@@ -509,25 +528,16 @@ def expand(
         full=full,
         input_shape=shape,
     )
+    if seed is not None and one_sample is None:
+        one_sample = _one_sample(out_features, in_features, bias, seed, (None, None))
     numbers = None
-    if seed is not None or weight_file is not None:
-        from .arrays import load_weights
-        from .session import forward
-
-        weight, bias_values = load_weights(weight_file) if weight_file else (None, None)
-        one_sample = forward(
-            out_features,
-            in_features,
-            bias=bias,
-            seed=0 if seed is None else seed,
-            input_shape=(in_features,),
-            weight=weight,
-            bias_values=bias_values,
-        )
+    if one_sample is not None:
         numbers = one_sample.steps(
             layer=superscript,
             index_base=base,
-            precision=max(_check_precision(precision), 1),
+            max_terms=max_terms,
+            full=full,
+            precision=max(precision, 1),
         )
     fmt = format_.value if format_ else "ascii" if _ascii_wanted(None) else "pretty"
     if json:
@@ -538,6 +548,30 @@ def expand(
         sys.stdout.write(expand_markdown(expansion, form.value, numbers))
     else:
         emit(expand_explanation(expansion, form.value, fmt == "ascii", numbers))
+
+
+def _one_sample(
+    out_features: int | None,
+    in_features: int | None,
+    bias: bool,
+    seed: int | None,
+    weights: tuple[Any, Any],
+) -> "Forward":
+    """One sample through the layer for expand's numbers: x = torch.randn(in) after the init."""
+    from .session import forward
+
+    weight, bias_values = weights
+    if in_features is None and weight is not None:
+        in_features = int(weight.shape[-1])
+    return forward(
+        out_features,
+        in_features,
+        bias=bias,
+        seed=0 if seed is None else seed,
+        input_shape=None if in_features is None else (in_features,),
+        weight=weight,
+        bias_values=bias_values,
+    )
 
 
 @app.command(

@@ -21,6 +21,7 @@ import numpy as np
 
 from .core import Linear
 from .errors import LinexplainError
+from .render import MAX_SHOWN
 from .shapes import ShapeReport, check_features, explain_shape
 from .spec import Shape
 
@@ -79,9 +80,16 @@ class Forward:
         }
 
     def steps(
-        self, *, layer: int | None = None, index_base: int = 0, precision: int = 4
+        self,
+        *,
+        layer: int | None = None,
+        index_base: int = 0,
+        precision: int = 4,
+        max_terms: int = MAX_SHOWN,
+        full: bool = False,
     ) -> NumericExpansion | None:
-        """Sample 0's outputs written out with their numbers (None when x or y is empty)."""
+        """Sample 0's outputs written out with their numbers (None when x or y is empty),
+        shortened as ``expand`` shortens its rows unless ``full``."""
         if not (self.x.size and self.y.size):
             return None
         from .symbolic import expand_numbers
@@ -94,6 +102,8 @@ class Forward:
             y=self.y.reshape(-1, weight.shape[0])[0],
             layer=layer,
             index_base=index_base,
+            max_terms=max_terms,
+            full=full,
             precision=precision,
         )
 
@@ -163,7 +173,11 @@ def forward(
             )
         in_features = _agree(in_features, weight.shape[1], "--in", "the weight's columns")
         out_features = _agree(out_features, weight.shape[0], "--out", "the weight's rows")
-        bias_values = bias_values if bias else None  # --no-bias drops a given bias
+        if not bias and bias_values is not None:
+            raise LinexplainError(
+                "no bias (--no-bias) was asked for, but bias values were given",
+                "drop --no-bias to use them, or give the weight without a bias",
+            )
         bias = bias_values is not None
     elif bias_values is not None:
         raise LinexplainError("bias values were given without a weight", "give the weight too")

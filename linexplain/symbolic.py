@@ -33,7 +33,7 @@ from sympy.printing.pretty.pretty_symbology import center_pad, pretty_use_unicod
 from sympy.printing.pretty.stringpict import prettyForm
 
 from linexplain.errors import LinexplainError
-from linexplain.render import shown_indices
+from linexplain.render import MAX_SHOWN, shown_indices
 from linexplain.shapes import explain_shape
 from linexplain.spec import MAX_SIZE
 
@@ -43,7 +43,7 @@ if TYPE_CHECKING:  # numpy is imported only where numbers are written, keeping `
 FULL_LIMIT = 4096
 """The most weights one expansion writes out (a 64 x 64 layer): ``full=True`` refuses beyond it."""
 
-DEFAULT_MAX_TERMS = 8
+DEFAULT_MAX_TERMS = MAX_SHOWN  # sums shorten as tensors' tables do
 
 Style = Literal["text", "ascii", "latex"]
 STYLES: tuple[Style, ...] = ("text", "ascii", "latex")

@@ -145,3 +145,32 @@ def test_seed_writes_the_scalar_form_with_the_cores_numbers(tmp_path) -> None:
     assert [row["value"] for row in given["numbers"]["rows"]] == pytest.approx([x[0] + 1, x[1] + 1])
     mismatch = invoke("--in", "4", "--out", "2", "--weight-file", str(tmp_path / "w.npz"))
     assert mismatch.exit_code == 2 and "--in 4 disagrees" in mismatch.stderr
+
+
+def test_a_weight_file_gives_the_sizes_and_the_bias(tmp_path) -> None:
+    import numpy as np
+
+    np.savez(tmp_path / "nob.npz", weight=np.ones((2, 3), np.float32))
+    data = json.loads(invoke("--weight-file", str(tmp_path / "nob.npz"), "--json").stdout)
+    assert (data["in_features"], data["out_features"], data["bias"]) == (3, 2, False)
+    assert all("b_" not in row["text"] for row in data["numbers"]["rows"])
+    assert (
+        "b_1" not in invoke("--weight-file", str(tmp_path / "nob.npz"), "--form", "scalar").stdout
+    )
+    wrong = invoke("--in", "3", "--out", "3", "--weight-file", str(tmp_path / "nob.npz"))
+    assert wrong.exit_code == 2 and "--out 3 disagrees with the weight's rows (2)" in wrong.stderr
+    np.savez(tmp_path / "wb.npz", weight=np.ones((2, 3), np.float32), bias=np.ones(2, np.float32))
+    both = invoke("--weight-file", str(tmp_path / "wb.npz"), "--no-bias")
+    assert both.exit_code == 2 and "bias values were given" in both.stderr
+    assert invoke("--out", "2").exit_code == 2  # without a weight file the sizes are needed
+
+
+def test_full_writes_the_numbers_out_too() -> None:
+    data = json.loads(invoke("--in", "20", "--out", "2", "--full", "--seed", "0", "--json").stdout)
+    assert data["numbers"]["elided"] is False
+    assert [len(row["values"]) for row in data["numbers"]["rows"]] == [41, 41]  # 20 w, 20 x, b
+    short = json.loads(invoke("--in", "20", "--out", "2", "--seed", "0", "--json").stdout)
+    assert short["numbers"]["elided"] is True
+    wide = json.loads(invoke("--in", "20", "--out", "2", "--seed", "0", "--max-terms", "20",
+                             "--json").stdout)  # fmt: skip
+    assert wide["numbers"]["elided"] is False

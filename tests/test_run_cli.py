@@ -158,6 +158,10 @@ def test_weight_file_and_save(tmp_path: Path) -> None:
         (["--out", "2", "--input-file", "/nonexistent/x.npy"], "/nonexistent/x.npy"),
         (["--out", "2", "--input", "[1]", "--input-shape", "1"], "give only one of"),
         (["--in", "3", "--bias-values", "[1]"], "--bias-values needs --weight"),
+        (
+            ["--weight", "[[1, 2]]", "--bias-values", "[1]", "--no-bias"],
+            "no bias (--no-bias) was asked for, but bias values were given",
+        ),
         (["--in", "3", "--out", "2", "--weight", "[[1, 2]]"], "--in 3 disagrees"),
         (["--in", "3", "--out", "2", "--seed", str(2**64)], "out of range"),
         (["--in", "3", "--out", "2", "--max-memory", "10"], "over the limit of 10"),
