@@ -207,6 +207,7 @@ def _as_dtype(values: np.ndarray, what: str, dt: np.dtype) -> np.ndarray:
 
 def _parse_text(text: str, what: str, dt: np.dtype) -> np.ndarray:
     """JSON if the text starts with "[", else a table of numbers."""
+    text = text.removeprefix("\ufeff")  # the byte-order mark spreadsheets write
     if text.lstrip().startswith("["):
         return parse_array(text, what, dt.name)
     _check_text_size(text, what)

@@ -670,6 +670,11 @@ def grad(
             f"--upstream {upstream!r} is neither ones, seed, nor a .npy/.csv/.txt/.json file",
             "use --upstream ones (L = y.sum()), --upstream seed, or a file holding G",
         )
+    if upstream == "-" and input_file == "-":
+        raise LinexplainError(
+            "--input-file - and --upstream - cannot both read stdin",
+            "save one of them to a file, e.g. --upstream g.npy",
+        )
     _check_precision(precision)
     result = _forward(
         out_features, in_features, bias, seed, dtype, input_shape, dims,

@@ -242,6 +242,18 @@ def test_load_array_file_errors(tmp_path, monkeypatch):
         load_array(write(tmp_path, "big.csv", "1, 2, 3"))
 
 
+def test_a_byte_order_mark_is_skipped(tmp_path, monkeypatch):
+    """Excel's "CSV UTF-8" starts with a byte-order mark."""
+    np.testing.assert_array_equal(
+        load_array(write(tmp_path, "x.csv", b"\xef\xbb\xbf1,2\n3,4\n")), [[1, 2], [3, 4]]
+    )
+    np.testing.assert_array_equal(
+        load_array(write(tmp_path, "x.json", b"\xef\xbb\xbf[1, 2]")), [1, 2]
+    )
+    monkeypatch.setattr("sys.stdin", io.StringIO("\ufeff1 2\n"))
+    np.testing.assert_array_equal(load_array("-"), [[1, 2]])
+
+
 def test_load_array_from_stdin(monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("1 2\n3 4\n"))
     np.testing.assert_array_equal(load_array("-"), [[1, 2], [3, 4]])

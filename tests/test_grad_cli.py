@@ -103,6 +103,7 @@ def test_named_dims_and_ascii() -> None:
         (["--in", "3", "--out", "2", "--upstream", "Ones"], "is neither ones, seed, nor"),
         (["--in", "3", "--out", "2", "--upstream", "missing.npy"], "missing.npy"),
         (["--in", "3", "--out", "2", "--max-memory", "100"], "over the limit"),
+        (["--out", "2", "--input-file", "-", "--upstream", "-"], "cannot both read stdin"),
         (["--in", "3", "--out", "2", "--index-base", "3"], "'3' is not one of"),
     ],
 )
