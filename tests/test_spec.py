@@ -12,6 +12,7 @@ from linexplain.spec import (
     MAX_SIZE,
     format_shape,
     parse_bindings,
+    parse_bytes,
     parse_shape,
 )
 
@@ -129,3 +130,24 @@ def test_any_bindings_text_parses_or_raises_our_error(text: str) -> None:
         assert error.message and error.hint
     else:
         assert all(isinstance(v, int) and v >= 0 for v in bindings.values())
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("1000000", 10**6), ("512MB", 512 * 10**6), ("2 GiB", 2 * 2**30), ("0100", 100),
+     ("7kib", 7 * 1024), ("9" * 30, 10**30 - 1)],
+)  # fmt: skip
+def test_parse_bytes(text: str, expected: int) -> None:
+    assert parse_bytes(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("", "is not a size in bytes"), ("1e9", "is not a size in bytes"),
+     ("8EiB", "is not a size in bytes"), ("-5", "is not a size in bytes"),
+     ("9" * 31, "more bytes than any machine has"), ("9" * 5000 + "TiB", "more bytes than")],
+)  # fmt: skip
+def test_invalid_bytes(text: str, message: str) -> None:
+    with pytest.raises(LinexplainError, match=message) as caught:
+        parse_bytes(text)
+    assert caught.value.hint and "name" not in caught.value.hint
