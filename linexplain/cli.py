@@ -182,8 +182,11 @@ def _fail(message: str) -> None:
     print(f"linexplain: error: {message}", file=sys.stderr)
 
 
-def _run_safely(run: Callable[[], Any], debug: bool) -> int:
-    """Run the CLI; bad input exits 2 with one line on stderr, never a traceback."""
+def _run_safely(run: Callable[[], Any], debug: bool, command_path: str) -> int:
+    """Run the CLI; bad input exits 2 with one line on stderr, never a traceback.
+
+    ``command_path`` names the command for usage errors that click reports without one.
+    """
     try:
         with warnings.catch_warnings():
             if not debug:  # NumPy's overflow warnings: the numbers show inf or nan themselves
@@ -196,7 +199,7 @@ def _run_safely(run: Callable[[], Any], debug: bool) -> int:
         return error.exit_code
     except typer.TyperException as error:  # click's usage errors: unknown option, bad value
         context = getattr(error, "ctx", None)
-        where = context.command_path if context else "linexplain"
+        where = context.command_path if context else command_path
         hint = f" — hint: see '{where} --help'" if error.exit_code == 2 else ""
         _fail(error.format_message().replace("\n", " ") + hint)
         return error.exit_code
@@ -229,11 +232,14 @@ class _Group(TyperGroup):
     ) -> Any:
         args = list(sys.argv[1:] if args is None else args) or ["--help"]
         debug = "--debug" in args or os.environ.get("LINEXPLAIN_DEBUG", "") not in ("", "0")
+        prog_name = prog_name or "linexplain"
+        command = next((arg for arg in args if not arg.startswith("-")), None)
         code = _run_safely(
             lambda: super(_Group, self).main(
-                args, prog_name or "linexplain", complete_var, standalone_mode=False, **extra
+                args, prog_name, complete_var, standalone_mode=False, **extra
             ),
             debug,
+            f"{prog_name} {command}" if command in self.commands else prog_name,
         )
         if standalone_mode:
             sys.exit(code)

@@ -84,6 +84,9 @@ def test_lazy_in_features_is_said() -> None:
         (["shape", "--out", "3", "-s", "3", "--dtype", "int8"], "'int8' is not one of"),
         (["shape", "--out", "3", "-s", "3", "--bogus"], "No such option: --bogus"),
         (["nope"], "No such command 'nope'"),
+        (["shape", "--out"], "requires an argument. — hint: see 'linexplain shape --help'"),
+        (["run", "--steps=yes"], "does not take a value. — hint: see 'linexplain run --help'"),
+        (["--debug", "grad", "--in"], "hint: see 'linexplain grad --help'"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str], needle: str) -> None:
