@@ -121,7 +121,9 @@ def _emit_rich(explanation: Explanation, stream: TextIO) -> None:
 def _approx(n: int, unit: int = 1) -> str:
     """``n / unit`` to 3 significant digits, exact for any size (no float overflow)."""
     if n // unit < 1000:
-        return f"{n / unit:.3g}"  # small enough for a float
+        text = f"{n / unit:.3g}"  # small enough for a float
+        if "e" not in text:  # from 999.5 on it rounds to 1e+03, written 1.00e3 below
+            return text
     exponent = len(str(n // unit)) - 1
     scale = unit * 10 ** (exponent - 2)
     digits = (2 * n + scale) // (2 * scale)  # the first 3 digits, rounded half up
@@ -146,7 +148,8 @@ def nbytes(value: Product) -> str:
         return f"{value} B"
     n = value.coeff
     for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if n >= size:
+        # Also from 999.5 of the unit below (above KiB), which would print as 1e3 of it.
+        if n >= size or (size > 2**10 and 2048 * n >= 1999 * size):
             return f"{_approx(n, size)} {unit} ({n:,} B)"
     return f"{n} B"
 
