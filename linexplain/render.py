@@ -177,7 +177,7 @@ def shape_explanation(report: ShapeReport) -> Explanation:
             f"in_features = {r.in_features}, read from the last dim (as nn.LazyLinear does)"
         )
 
-    steps = Section("How torch computes it (y = x·Aᵀ + b, A = layer.weight)")
+    steps = Section(_with_bias("How torch computes it (y = x·Aᵀ + b, A = layer.weight)", r.bias))
     plus_b = f" + b{format_shape(r.bias_shape)}" if r.bias_shape else ""
     if len(r.input_shape) == 1:
         steps.rows.append(
@@ -255,6 +255,11 @@ EXPAND_TITLES = {
 }
 
 
+def _with_bias(text: str, bias: bool) -> str:
+    """``text`` as written for a layer with a bias, its "+ b" dropped for one without."""
+    return text if bias else text.replace(" + b", "").replace(" + B", "")
+
+
 def expand_forms(expansion: Expansion, form: str) -> dict[str, Form]:
     """The forms ``--form`` asks for, by name, each a sympy-built object with text/ascii/latex."""
     forms = {
@@ -281,7 +286,7 @@ def expand_explanation(
     title = f"nn.Linear(in_features={e.in_features}, out_features={e.out_features}, bias={e.bias})"
     forms = expand_forms(e, form)
     sections = [
-        Section(EXPAND_TITLES[name], body=obj.ascii if ascii_only else obj.text)
+        Section(_with_bias(EXPAND_TITLES[name], e.bias), body=obj.ascii if ascii_only else obj.text)
         for name, obj in forms.items()
     ]
     if "pytorch" not in forms:
@@ -326,7 +331,7 @@ def to_ascii(explanation: Explanation) -> Explanation:
 def expand_latex(expansion: Expansion, form: str, numbers: NumericExpansion | None = None) -> str:
     """LaTeX: one display-math block per form, each headed by a comment."""
     blocks = [
-        f"% {EXPAND_TITLES[name]}\n\\[\n{obj.latex}\n\\]"
+        f"% {_with_bias(EXPAND_TITLES[name], expansion.bias)}\n\\[\n{obj.latex}\n\\]"
         for name, obj in expand_forms(expansion, form).items()
     ]
     if numbers is not None:
@@ -340,7 +345,10 @@ def expand_markdown(
     """Markdown: a heading and a ``$$`` math block per form (GitHub and Jupyter render it)."""
     e = expansion
     lines = [f"### nn.Linear({e.in_features}, {e.out_features}, bias={e.bias})", ""]
-    blocks = [(EXPAND_TITLES[name], obj) for name, obj in expand_forms(e, form).items()]
+    blocks = [
+        (_with_bias(EXPAND_TITLES[name], e.bias), obj)
+        for name, obj in expand_forms(e, form).items()
+    ]
     if numbers is not None:
         blocks.append((NUMBERS_TITLE, numbers.block))
     for title, obj in blocks:
@@ -366,16 +374,29 @@ def tensor_section(title: str, a: np.ndarray, precision: int) -> Section:
     rows = a.reshape(math.prod(leading), a.shape[-1]) if a.ndim else a.reshape(1, 1)
     if not rows.size:
         return Section(title, notes=[f"(empty: shape {format_shape(a.shape)} has no numbers)"])
-    cols = shown_indices(rows.shape[1])
+    cols, shown_rows = shown_indices(rows.shape[1]), shown_indices(rows.shape[0])
+    spec = _number_spec(
+        [float(rows[i, j]) for i in shown_rows if i is not None for j in cols if j is not None],
+        precision,
+    )
     header = ("", *("⋯" if j is None else str(j) for j in cols))
     section = Section(title, header=header, numeric=True)
-    for i in shown_indices(rows.shape[0]):
+    for i in shown_rows:
         if i is None:
             section.rows.append(("⋮", *("⋮" if j is not None else "⋱" for j in cols)))
             continue
-        cells = ("⋯" if j is None else f"{rows[i, j]:.{precision}f}" for j in cols)
+        cells = ("⋯" if j is None else format(rows[i, j], spec) for j in cols)
         section.rows.append((_index_label(i, leading), *cells))
     return section
+
+
+def _number_spec(values: list[float], precision: int) -> str:
+    """``precision`` decimals, or, as torch switches to, scientific notation for the whole
+    table when some value would hide in them: 1e-20 as 0.0000, 1e20 as 21 digits."""
+    magnitudes = [abs(v) for v in values if v and math.isfinite(v)]
+    if magnitudes and (max(magnitudes) >= 1e8 or min(magnitudes) < 0.5 * 10.0**-precision):
+        return f".{precision}e"
+    return f".{precision}f"
 
 
 def _index_label(flat: int, leading: tuple[int, ...]) -> str:
@@ -420,7 +441,13 @@ def run_explanation(
         sections.append(tensor_section("b = layer.bias (out,)", layer.bias, precision))
     sections.append(tensor_section(f"x {format_shape(x.shape)}: {source}", x, precision))
     sections.append(
-        tensor_section(f"y = x·Wᵀ + b {format_shape(y.shape)}: one row per sample", y, precision)
+        tensor_section(
+            _with_bias(
+                f"y = x·Wᵀ + b {format_shape(y.shape)}: one row per sample", layer.bias is not None
+            ),
+            y,
+            precision,
+        )
     )
     if steps is not None:
         first = "the first row of y" if run.y.ndim > 1 else "y"

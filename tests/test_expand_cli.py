@@ -174,3 +174,12 @@ def test_full_writes_the_numbers_out_too() -> None:
     wide = json.loads(invoke("--in", "20", "--out", "2", "--seed", "0", "--max-terms", "20",
                              "--json").stdout)  # fmt: skip
     assert wide["numbers"]["elided"] is False
+
+
+def test_titles_drop_the_bias_without_one() -> None:
+    text = invoke("--in", "3", "--out", "2", "--no-bias").stdout
+    assert "Z = W X" in text and "y = x A^T, A = layer.weight" in text
+    assert "+ b" not in text and "+ B" not in text
+    latex = invoke("--in", "3", "--out", "2", "--no-bias", "--format", "latex").stdout
+    markdown = invoke("--in", "3", "--out", "2", "--no-bias", "--format", "markdown").stdout
+    assert "+ b" not in latex + markdown and "+ B" not in latex + markdown

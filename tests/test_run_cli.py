@@ -226,3 +226,18 @@ def test_installed_run_end_to_end() -> None:
 def test_the_most_dims_a_shape_may_have_run() -> None:
     data = run_json("--in", "2", "--out", "1", "-s", ",".join(["1"] * 31 + ["2"]))
     assert len(data["output_shape"]) == 32
+
+
+def test_tables_switch_to_scientific_when_a_value_would_hide() -> None:
+    """As torch prints: 1e-20 would read 0.0000 and 1e20 would take 21 digits."""
+    tiny = invoke("--weight", "[[1e-20, 1, 2]]", "--input", "[[1, 2, 3]]").stdout
+    assert "1.0000e-20  1.0000e+00  2.0000e+00" in tiny and "0.0000" not in tiny
+    huge = invoke("--weight", "[[1e20, 1, 2]]", "--input", "[[1, 2, 3]]", "--precision", "2")
+    assert "1.00e+20  1.00e+00  2.00e+00" in huge.stdout
+    plain = invoke("--weight", "[[0.5, 1, 2]]", "--input", "[[1, 2, 3]]").stdout
+    assert "0.5000  1.0000  2.0000" in plain and "e+" not in plain
+
+
+def test_no_bias_means_no_plus_b_anywhere() -> None:
+    text = invoke("--in", "3", "--out", "2", "--no-bias").stdout
+    assert "y = x·Wᵀ (4, 2)" in text and "+ b" not in text
