@@ -724,7 +724,7 @@ def _number(v: float, precision: int, style: Style, *, term: bool = False) -> st
         s = f"{mantissa} {WORDS[style]['times']} {power}"
     if style == "text" and s.startswith("-"):
         s = "\N{MINUS SIGN}" + s[1:]
-    return f"({s})" if term and v < 0 else s
+    return f"({s})" if term and math.copysign(1, v) < 0 else s  # -0.0 too: it prints as −0
 
 
 # --- input checks ----------------------------------------------------------------------------

@@ -338,6 +338,11 @@ def test_numbers_style() -> None:
     }
 
 
+def test_negative_zero_is_bracketed_like_any_negative_term() -> None:
+    (row,) = expand_numbers(np.array([[-0.0, 1.0]]), None, np.array([-0.0, 2.0])).rows
+    assert row.text == "z₁ = (−0)⋅(−0) + 1⋅2 = 2"
+
+
 def test_numbers_y_from_torch_is_used_as_given() -> None:
     weight, x = np.eye(2), np.array([1.0, 2.0])
     rows = expand_numbers(weight, None, x, y=np.array([1.5, 2.5])).rows
