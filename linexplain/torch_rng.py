@@ -12,8 +12,9 @@
   a value rounding to ``high`` becomes ``low``;
 * ``randn`` with fewer than 16 elements draws Box–Muller pairs from two float64 uniforms
   and keeps the second value of a pair for the next call; with 16 or more it fills
-  uniforms and transforms them in blocks of 16 (bit-exact in float64, within 1e-6 in
-  float32 where torch uses vectorised approximations of log, sin and cos).
+  uniforms and transforms them in blocks of 16 (within 1e-6 in float32, where torch uses
+  vectorised approximations of log, sin and cos; within an ulp or two in float64, where
+  NumPy's own vectorised log can differ from the C library's in the last bit).
 """
 
 from __future__ import annotations
