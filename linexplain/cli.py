@@ -761,10 +761,11 @@ def _save(path: str, y: object) -> None:
     """Write y to an .npy file (never pickled)."""
     import numpy as np
 
-    if not path.endswith(".npy"):
+    if not path.lower().endswith(".npy"):
         raise LinexplainError(f"--save {path!r} is not an .npy path", "name it like y.npy")
     try:
-        np.save(path, y, allow_pickle=False)
+        with open(path, "wb") as file:  # a file object: np.save would append .npy to Y.NPY
+            np.save(file, y, allow_pickle=False)
     except OSError as error:
         raise LinexplainError(
             f"--save {path!r}: {error.strerror or error}", "choose a writable path"

@@ -146,6 +146,8 @@ def test_weight_file_and_save(tmp_path: Path) -> None:
     assert data["output"] == [4.0, 8.0, 12.0] and data["out_features"] == 3
     saved = np.load(tmp_path / "y.npy", allow_pickle=False)
     assert saved.tolist() == data["output"] and saved.dtype == np.float32
+    assert invoke("--in", "2", "--out", "3", "--save", str(tmp_path / "Y.NPY")).exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Y.NPY", "layer.npz", "y.npy"]
 
 
 @pytest.mark.parametrize(
