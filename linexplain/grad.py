@@ -233,14 +233,14 @@ def grad_forms(
 
     from . import symbolic as sy
 
-    sy.check_size("in_features", in_features)
-    sy.check_size("out_features", out_features)
+    in_features = sy.check_size("in_features", in_features)
+    out_features = sy.check_size("out_features", out_features)
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
         raise LinexplainError(
             f"samples must be a whole number >= 1 (got {samples!r})",
             "it is how many rows the input's leading dims fold into, e.g. 4 for shape (4, 3)",
         )
-    sy.check_options(layer, index_base, max_terms)
+    layer, index_base, max_terms = sy.check_options(layer, index_base, max_terms)
     keep = None if full else max_terms
     _check_written(samples, in_features, out_features, keep)
 
@@ -586,7 +586,7 @@ def finite_difference_check(
         _central(lambda xs: (g[s] * (xs @ weight.T + b)).sum(axis=1), x[s], j, eps),
         grads.grad_input.reshape(rows, in_)[s, j],
     )
-    return max(errors)
+    return float(np.max(errors))  # nan (a gradient that overflowed) is the largest error
 
 
 def _pick(rng: np.random.Generator, shape: tuple[int, ...], most: int) -> tuple[np.ndarray, ...]:

@@ -165,6 +165,10 @@ def forward(
             "both an input and an input shape were given", "give one: the input has its shape"
         )
     in_features, out_features = check_features(in_features, out_features)
+    x, weight, bias_values = (
+        None if a is None else _numbers(a, what)
+        for a, what in ((x, "x"), (weight, "weight"), (bias_values, "bias_values"))
+    )
     if weight is not None:
         if weight.ndim != 2:
             raise LinexplainError(
@@ -227,6 +231,19 @@ def forward(
         given_weight=weight is not None,
         generator=seeded.generator,
     )
+
+
+def _numbers(a: Any, what: str) -> np.ndarray:
+    """An array of numbers from an array or nested lists."""
+    try:
+        array = np.asarray(a)
+    except ValueError as error:  # ragged lists
+        raise LinexplainError(f"{what} is not an array: {error}", "give a NumPy array") from None
+    if array.dtype.kind not in "biuf":
+        raise LinexplainError(
+            f"{what} has dtype {array.dtype}, not numbers", "give a float32 or float64 array"
+        )
+    return array
 
 
 def _agree(given: int | None, actual: int, option: str, what: str) -> int:

@@ -115,6 +115,10 @@ def _split(text: str, what: str, example: str) -> list[str]:
 
 def parse_shape(text: str) -> Shape:
     """Parse ``"N, C, 3"`` into ``("N", "C", 3)``; ``""`` is the 0-D shape ``()``."""
+    if not isinstance(text, str):
+        raise LinexplainError(
+            f"a shape to parse must be text, got {type(text).__name__}", "e.g. 'N,C,3'"
+        )
     if not text.strip():
         return ()
     items = _split(text, "input shape", "N,C,3")
@@ -132,11 +136,21 @@ def parse_shape(text: str) -> Shape:
     return tuple(shape)
 
 
+def as_int(value: object, where: str) -> int:
+    """A whole number given in Python (an int, NumPy ints too; not a bool) as a Python int."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise LinexplainError(
+            f"{where}: {value!r} is not a whole number", "give an integer, e.g. 3"
+        ) from None
+
+
 def as_size(value: object, where: str) -> int:
-    """A size given in Python (an int, NumPy ints too; not a bool) as a Python int in range."""
-    if isinstance(value, bool) or not hasattr(type(value), "__index__"):
-        raise LinexplainError(f"{where}: {value!r} is not a whole number", "give a size, e.g. 3")
-    size = operator.index(value)
+    """A size given in Python (see :func:`as_int`) as a Python int from 0 to 2**63-1."""
+    size = as_int(value, where)
     if not 0 <= size <= MAX_SIZE:
         raise LinexplainError(f"{where}: {size} is out of range", "use a size from 0 to 2**63-1")
     return size
@@ -147,6 +161,11 @@ def check_shape(shape: Shape) -> Shape:
 
     Returns it as a tuple with every size a Python int.
     """
+    if not isinstance(shape, (tuple, list)):
+        raise LinexplainError(
+            f"an input shape must be a tuple of dims, got {type(shape).__name__}",
+            "e.g. (4, 3) or ('N', 3)",
+        )
     if len(shape) > MAX_DIMS:
         raise LinexplainError(
             f"input shape has {len(shape)} dims", f"at most {MAX_DIMS} are allowed"

@@ -35,7 +35,7 @@ from sympy.printing.pretty.stringpict import prettyForm
 from linexplain.errors import LinexplainError
 from linexplain.render import MAX_SHOWN, shown_indices
 from linexplain.shapes import explain_shape
-from linexplain.spec import MAX_SIZE
+from linexplain.spec import MAX_SIZE, as_int
 
 if TYPE_CHECKING:  # numpy is imported only where numbers are written, keeping `expand` light
     import numpy as np
@@ -416,9 +416,9 @@ def expand(
     such as ``"N"``, the last one ``in_features``) adds the batched shapes to the PyTorch form.
     Raises LinexplainError for bad input, or when more than FULL_LIMIT weights would be shown.
     """
-    check_size("in_features", in_features)
-    check_size("out_features", out_features)
-    check_options(layer, index_base, max_terms)
+    in_features = check_size("in_features", in_features)
+    out_features = check_size("out_features", out_features)
+    layer, index_base, max_terms = check_options(layer, index_base, max_terms)
     if input_shape is not None:
         explain_shape(input_shape, out_features, in_features)  # torch's rule, torch's messages
     keep = None if full else max_terms
@@ -658,7 +658,7 @@ def expand_numbers(
     weight, x = np.asarray(weight), np.asarray(x)
     bias = None if bias is None else np.asarray(bias)
     out, in_ = _check_arrays(weight, bias, x)
-    check_options(layer, index_base, max_terms)
+    layer, index_base, max_terms = check_options(layer, index_base, max_terms)
     if isinstance(precision, bool) or not isinstance(precision, int) or precision < 1:
         raise LinexplainError(f"precision must be at least 1 (got {precision!r})", "use 4")
     if y is not None and np.shape(y) != (out,):
@@ -730,9 +730,9 @@ def _number(v: float, precision: int, style: Style, *, term: bool = False) -> st
 # --- input checks ----------------------------------------------------------------------------
 
 
-def check_size(name: str, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise LinexplainError(f"{name} must be a whole number (got {value!r})", "e.g. 3")
+def check_size(name: str, value: int) -> int:
+    """A layer size to write out, as a Python int: 1 to 2**63-1."""
+    value = as_int(value, name)
     if value < 1:
         raise LinexplainError(
             f"{name} must be at least 1 (got {value}): a layer with no "
@@ -741,25 +741,33 @@ def check_size(name: str, value: int) -> None:
         )
     if value > MAX_SIZE:
         raise LinexplainError(f"{name} {value} is out of range", "use a size up to 2**63-1")
+    return value
 
 
-def check_options(layer: int | None, index_base: int, max_terms: int) -> None:
-    if index_base not in (0, 1) or isinstance(index_base, bool):
+def check_options(
+    layer: int | None, index_base: int, max_terms: int
+) -> tuple[int | None, int, int]:
+    """The layer number, index base and max terms, checked, as Python ints."""
+    index_base = as_int(index_base, "index base")
+    if index_base not in (0, 1):
         raise LinexplainError(
-            f"index base must be 1 or 0 (got {index_base!r})",
+            f"index base must be 1 or 0 (got {index_base})",
             "1 is math style (w_11 is the first weight); 0 matches layer.weight[0, 0]",
         )
-    if layer is not None and (isinstance(layer, bool) or not isinstance(layer, int) or layer < 0):
+    layer = None if layer is None else as_int(layer, "layer")
+    if layer is not None and layer < 0:
         raise LinexplainError(
-            f"layer must be a whole number >= 0 (got {layer!r})",
+            f"layer must be a whole number >= 0 (got {layer})",
             "it is the (l) superscript, e.g. 2 for z^(2)",
         )
-    if isinstance(max_terms, bool) or not isinstance(max_terms, int) or max_terms < 2:
+    max_terms = as_int(max_terms, "max terms")
+    if max_terms < 2:
         raise LinexplainError(
-            f"max terms must be at least 2 (got {max_terms!r}): a shortened sum shows its first "
+            f"max terms must be at least 2 (got {max_terms}): a shortened sum shows its first "
             "terms, ⋯, and its last term, which takes room for two",
             f"the default is {DEFAULT_MAX_TERMS}",
         )
+    return layer, index_base, max_terms
 
 
 def _check_printed(out: int, in_: int, keep: int | None, full: bool) -> None:

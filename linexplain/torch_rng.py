@@ -20,11 +20,11 @@
 from __future__ import annotations
 
 import math
-import operator
 
 import numpy as np
 
 from linexplain.errors import LinexplainError
+from linexplain.spec import as_int, as_size
 
 DTYPES = {"float32": np.dtype(np.float32), "float64": np.dtype(np.float64)}
 SEED_MIN = -(2**63)
@@ -46,30 +46,20 @@ def numpy_dtype(dtype: str) -> np.dtype:
     return DTYPES[dtype]
 
 
-def is_size(n: object) -> bool:
-    """Whether n is a valid size: a non-negative int (and not a bool)."""
-    return isinstance(n, int) and not isinstance(n, bool) and n >= 0
-
-
-def numel(shape: tuple[int, ...]) -> int:
-    """Number of elements of a shape of non-negative ints."""
-    if not all(is_size(n) for n in shape):
+def sizes(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A tensor shape as Python ints, each checked to be a size (NumPy ints too, as in torch)."""
+    if not isinstance(shape, (tuple, list)):
         raise LinexplainError(
-            f"shape {shape} has a size that is not a non-negative integer",
-            "give sizes as whole numbers >= 0, e.g. (2, 3)",
+            f"a shape must be a tuple of sizes, got {type(shape).__name__}", "e.g. (2, 3)"
         )
-    return math.prod(shape)
+    return tuple(as_size(n, f"shape {tuple(shape)!r}") for n in shape)
 
 
 class Generator:
     """A PyTorch CPU generator after ``torch.manual_seed(seed)``."""
 
     def __init__(self, seed: int) -> None:
-        if isinstance(seed, bool) or not hasattr(type(seed), "__index__"):
-            raise LinexplainError(
-                f"seed {seed!r} is not an integer", "give a whole number, e.g. --seed 0"
-            )
-        seed = operator.index(seed)  # NumPy ints too, as torch.manual_seed takes them
+        seed = as_int(seed, "seed")  # NumPy ints too, as torch.manual_seed takes them
         if not SEED_MIN <= seed <= SEED_MAX:
             raise LinexplainError(
                 f"seed {seed} is out of range",
@@ -94,7 +84,8 @@ class Generator:
         """``torch.empty(shape, dtype=dtype).uniform_(low, high)``."""
         dt = numpy_dtype(dtype)
         lo, hi, span = _check_bounds(low, high, dt)
-        out = np.empty(numel(shape), dtype=dt)
+        shape = sizes(shape)
+        out = np.empty(math.prod(shape), dtype=dt)
         for i in range(0, out.size, _CHUNK):
             u = self._random(min(_CHUNK, out.size - i), dt).astype(np.float64)
             value = _fma(u, span, lo, dt)
@@ -104,7 +95,8 @@ class Generator:
     def randn(self, shape: tuple[int, ...], dtype: str = "float32") -> np.ndarray:
         """``torch.randn(*shape, dtype=dtype)``."""
         dt = numpy_dtype(dtype)
-        n = numel(shape)
+        shape = sizes(shape)
+        n = math.prod(shape)
         if n < NORMAL_BLOCK:
             return np.array([self._normal() for _ in range(n)], dtype=dt).reshape(shape)
         out = np.empty(n, dtype=dt)
@@ -137,11 +129,8 @@ def linear_init(
     dtype: str = "float32",
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """``nn.Linear(in_features, out_features, bias)``'s weight and bias, drawn from gen."""
-    for name, n in (("in_features", in_features), ("out_features", out_features)):
-        if not is_size(n):
-            raise LinexplainError(
-                f"{name} must be a non-negative integer, got {n!r}", f"give {name} >= 0"
-            )
+    in_features = as_size(in_features, "in_features")
+    out_features = as_size(out_features, "out_features")
     fan_in = in_features
     if fan_in * out_features == 0:  # kaiming_uniform_ skips zero-element weights
         weight = np.zeros((out_features, in_features), dtype=numpy_dtype(dtype))

@@ -215,13 +215,13 @@ def test_layer_from_arrays():
 
 
 def test_layer_refuses_bad_arguments():
-    with raises("in_features must be a non-negative integer"):
+    with raises("in_features: -1 is out of range"):
         Linear(-1, 2)
     with raises("unsupported dtype"):
         Linear(2, 2, dtype="int8")
     with raises("out of range"):
         Linear(2, 2, seed=2**64)
-    with raises("is not an integer"):
+    with raises("is not a whole number"):
         Linear(2, 2, seed=1.0)
 
 
@@ -276,3 +276,15 @@ def test_live_error_messages_are_torchs(torch, x_shape):
 def test_reference_helper_is_sane():
     x = np.array([[1.0, 2.0]])
     assert math.isclose(reference(x, np.array([[3.0, 4.0]]), np.array([0.5]))[0, 0], 11.5)
+
+
+def test_forward_takes_nested_lists_and_refuses_what_is_not_numbers():
+    run = forward(x=[[1, 2, 3]], weight=[[1, 0, 0], [0, 1, 0]], bias_values=[1, 2])
+    assert run.y.tolist() == [[2.0, 4.0]] and run.y.dtype == np.float32
+    for bad, message in [
+        ({"x": [[1, 2], [3]]}, "x is not an array"),
+        ({"x": [["a", "b", "c"]]}, "x has dtype <U1, not numbers"),
+        ({"weight": np.array([[1j, 0, 0]])}, "weight has dtype complex128"),
+    ]:
+        with raises(message):
+            forward(None if "weight" in bad else 2, 3, **bad)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import warnings
 from pathlib import Path
 
@@ -203,3 +204,17 @@ def test_counts_follow_the_formulas(leading, in_f, out_f, bias, dtype) -> None:
     assert data["flops"] == (int(flops) if flops.is_number else str(flops))
     assert data["output_shape"] == [*leading, out_f]
     assert data["params"] == out_f * in_f + (out_f if bias else 0)
+
+
+@pytest.mark.parametrize(
+    ("shape", "message"),
+    [
+        (None, "must be a tuple of dims, got NoneType"),
+        (3, "must be a tuple of dims, got int"),
+        ((np.array(4.0), 3), "array(4.) is not a whole number"),
+        ((np.array([4]), 3), "is not a whole number"),
+    ],
+)
+def test_shapes_that_are_not_shapes_are_our_error(shape: object, message: str) -> None:
+    with pytest.raises(LinexplainError, match=re.escape(message)):
+        explain_shape(shape, 2)  # type: ignore[arg-type]

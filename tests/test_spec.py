@@ -151,3 +151,8 @@ def test_invalid_bytes(text: str, message: str) -> None:
     with pytest.raises(LinexplainError, match=message) as caught:
         parse_bytes(text)
     assert caught.value.hint and "name" not in caught.value.hint
+
+
+def test_parse_shape_wants_text() -> None:
+    with pytest.raises(LinexplainError, match="must be text, got NoneType"):
+        parse_shape(None)  # type: ignore[arg-type]

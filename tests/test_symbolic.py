@@ -352,16 +352,24 @@ def test_numbers_y_from_torch_is_used_as_given() -> None:
 # --- bad input --------------------------------------------------------------------------------
 
 
+def test_numpy_ints_are_python_ints_in_the_expansion() -> None:
+    given = expand(np.int64(3), np.int32(2), layer=np.int64(2), max_terms=np.int64(4))
+    assert given.as_dict() == expand(3, 2, layer=2, max_terms=4).as_dict()
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
         ({"in_features": 0}, "in_features must be at least 1"),
         ({"out_features": -2}, "out_features must be at least 1"),
-        ({"in_features": 2.5}, "in_features must be a whole number"),
-        ({"out_features": True}, "out_features must be a whole number"),
+        ({"in_features": 2.5}, "in_features: 2.5 is not a whole number"),
+        ({"out_features": True}, "out_features: True is not a whole number"),
         ({"index_base": 2}, "index base must be 1 or 0"),
+        ({"index_base": True}, "index base: True is not a whole number"),
         ({"layer": -1}, "layer must be a whole number >= 0"),
+        ({"layer": 2.0}, "layer: 2.0 is not a whole number"),
         ({"max_terms": 1}, "max terms must be at least 2"),
+        ({"max_terms": np.array([4])}, "max terms: array"),
         ({"input_shape": ("N", 4)}, r"\(Nx4 and 3x3\)"),
         ({"input_shape": ()}, "they are 0D and 2D"),
         ({"input_shape": ("N-1", 3)}, "'N-1' is not a valid name"),

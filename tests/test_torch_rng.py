@@ -117,9 +117,9 @@ def test_out_of_range_seeds_are_refused_with_torchs_rule(seed: int) -> None:
     assert "-2**63 to 2**64 - 1" in err.value.hint
 
 
-@pytest.mark.parametrize("seed", [1.5, "3", None, True])
+@pytest.mark.parametrize("seed", [1.5, "3", None, True, np.array(1.5), np.array([1, 2])])
 def test_non_integer_seeds_are_refused(seed: object) -> None:
-    with pytest.raises(LinexplainError, match="not an integer"):
+    with pytest.raises(LinexplainError, match=r"seed: .* is not a whole number"):
         Generator(seed)  # type: ignore[arg-type]
 
 
@@ -145,16 +145,24 @@ def test_bad_uniform_bounds_are_refused(low: float, high: float, dtype: str, mes
         Generator(0).uniform((3,), low, high, dtype)
 
 
-@pytest.mark.parametrize("shape", [(-1,), (2, 1.5), (True,)])
+@pytest.mark.parametrize("shape", [(-1,), (2, 1.5), (True,), (np.array([2]),), 3, None])
 def test_bad_shapes_are_refused(shape: tuple) -> None:
-    with pytest.raises(LinexplainError, match="non-negative integer"):
+    with pytest.raises(LinexplainError, match=r"out of range|not a whole number|tuple of sizes"):
         Generator(0).randn(shape)
 
 
-@pytest.mark.parametrize(("i", "o"), [(-1, 2), (2, -3), (2.0, 3), (3, True)])
+@pytest.mark.parametrize(("i", "o"), [(-1, 2), (2, -3), (2.0, 3), (3, True), (np.array(2.5), 3)])
 def test_bad_feature_counts_are_refused(i: object, o: object) -> None:
-    with pytest.raises(LinexplainError, match="must be a non-negative integer"):
+    with pytest.raises(LinexplainError, match=r"_features: .* (is out of range|is not a whole)"):
         linear_init(Generator(0), i, o)  # type: ignore[arg-type]
+
+
+def test_numpy_ints_are_taken_as_torch_takes_them() -> None:
+    np.testing.assert_array_equal(Generator(0).randn((np.int64(4), 3)), Generator(0).randn((4, 3)))
+    w, b = linear_init(Generator(1), np.int64(3), np.int32(2))
+    w_ref, b_ref = linear_init(Generator(1), 3, 2)
+    np.testing.assert_array_equal(w, w_ref)
+    np.testing.assert_array_equal(b, b_ref)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
