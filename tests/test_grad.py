@@ -258,6 +258,13 @@ def test_finite_differences_are_bounded_and_handle_empty_tensors() -> None:
     )
 
 
+def test_an_overflowed_gradient_is_not_passed_as_checked() -> None:
+    run = forward(x=[[3e38], [3e38]], weight=[[1.0]], bias=False)  # float32: dL/dW = 6e38 = inf
+    grads = backward(run)
+    assert np.isinf(grads.grad_weight).all()
+    assert not finite_difference_check(grads) < 1  # nan: no number can vouch for inf
+
+
 def test_finite_differences_scale_with_huge_entries() -> None:
     """A fixed step of 1e-3 is lost in 1e30 (the differences come out 0); a scaled one is not."""
     huge = np.full((1, 3), 1e30)
