@@ -399,7 +399,10 @@ def explain(
         dims=sizes,
     )
     steps = result.steps(
-        layer=superscript, index_base=base, precision=max(_check_precision(precision), 1)
+        layer=superscript,
+        index_base=base,
+        max_terms=max_terms,
+        precision=max(_check_precision(precision), 1),
     )
     if json:
         run_part = result.as_dict() | ({"steps": steps.as_dict()} if steps else {})

@@ -104,6 +104,12 @@ def test_bad_input_exits_2() -> None:
     assert result.exit_code == 2 and "(Nx4 and 3x3)" in result.stderr
 
 
+def test_max_terms_shortens_the_numbers_too() -> None:
+    data = json.loads(invoke("--in", "20", "--out", "2", "--max-terms", "3", "--json").stdout)
+    assert data["expand"]["elided"] and data["run"]["steps"]["elided"]
+    assert [len(row["values"]) for row in data["run"]["steps"]["rows"]] == [7, 7]  # 3 w, 3 x, b
+
+
 @pytest.mark.parametrize("seed", [0, 1, 12345])
 @pytest.mark.parametrize("bias", [True, False])
 def test_numbers_in_the_scalar_form_give_the_core_output(seed: int, bias: bool) -> None:
