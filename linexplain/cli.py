@@ -358,13 +358,14 @@ def explain(
     max_terms: MaxTerms = 8,
     precision: Precision = 4,
     format_: TextFormatOption = None,
+    max_memory: MaxMemory = None,
     json: Json = False,
 ) -> None:
     """The whole seed in one go: the layer, its shapes, its equations and PyTorch's numbers."""
     from .render import emit, emit_json, explain_explanation
     from .session import forward
     from .shapes import check_features, explain_shape
-    from .spec import parse_bindings, parse_shape
+    from .spec import parse_bindings, parse_bytes, parse_shape
     from .symbolic import expand as expand_layer
 
     in_features, out_features = check_features(in_features, out_features)
@@ -397,6 +398,7 @@ def explain(
         dtype=dtype.value,
         input_shape=shape,
         dims=sizes,
+        max_memory=None if max_memory is None else parse_bytes(max_memory),
     )
     steps = result.steps(
         layer=superscript,
@@ -501,28 +503,41 @@ def expand(
         OptionalStr,
         typer.Option(help="Also write the scalar form with the numbers of these weights (.npz)."),
     ] = None,
+    dtype: NumberDType = NumberType.float32,
     precision: Precision = 4,
+    max_memory: MaxMemory = None,
     json: Json = False,
 ) -> None:
     """What every output is made of: z_i = Σ_j w_ij x_j + b_i, written out by sympy."""
     from .render import emit, emit_json, expand_explanation, expand_latex, expand_markdown
     from .shapes import explain_shape
-    from .spec import parse_shape
+    from .spec import parse_bytes, parse_shape
     from .symbolic import expand as expand_layer
 
     superscript, base = _layer(layer), int(index_base.value)
     _check_precision(precision)
     shape = parse_shape(input_shape) if input_shape is not None else None
+    limit = None if max_memory is None else parse_bytes(max_memory)
     one_sample = None
     if weight_file is not None:
         from .arrays import load_weights
 
         # The file gives the sizes and whether there is a bias; forward checks any --in/--out.
-        one_sample = _one_sample(out_features, in_features, bias, seed, load_weights(weight_file))
+        from .session import check_fits_weight
+
+        weights = load_weights(weight_file, dtype.value)
+        if shape is not None:
+            check_fits_weight(shape, weights[0].shape)
+        one_sample = _one_sample(out_features, in_features, bias, seed, dtype, limit, weights)
         out_features, in_features = one_sample.layer.out_features, one_sample.layer.in_features
         bias = one_sample.layer.bias is not None
     if out_features is None:
         raise LinexplainError("out_features is unknown", "give --out, e.g. --out 2")
+    if shape and isinstance(shape[-1], str) and in_features is None:
+        raise LinexplainError(
+            f"the last dim {shape[-1]!r} is a name, so in_features is unknown",
+            f"give --in (in_features), which is the size of {shape[-1]}",
+        )
     if shape is not None:
         in_features = explain_shape(shape, out_features, in_features).in_features
     if in_features is None:
@@ -538,7 +553,7 @@ def expand(
         input_shape=shape,
     )
     if seed is not None and one_sample is None:
-        one_sample = _one_sample(out_features, in_features, bias, seed, (None, None))
+        one_sample = _one_sample(out_features, in_features, bias, seed, dtype, limit, (None, None))
     numbers = None
     if one_sample is not None:
         numbers = one_sample.steps(
@@ -564,6 +579,8 @@ def _one_sample(
     in_features: int | None,
     bias: bool,
     seed: int | None,
+    dtype: NumberType,
+    max_memory: int | None,
     weights: tuple[Any, Any],
 ) -> "Forward":
     """One sample through the layer for expand's numbers: x = torch.randn(in) after the init."""
@@ -577,9 +594,11 @@ def _one_sample(
         in_features,
         bias=bias,
         seed=0 if seed is None else seed,
+        dtype=dtype.value,
         input_shape=None if in_features is None else (in_features,),
         weight=weight,
         bias_values=bias_values,
+        max_memory=max_memory,
     )
 
 

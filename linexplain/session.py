@@ -22,7 +22,7 @@ import numpy as np
 from .core import Linear
 from .errors import LinexplainError
 from .render import MAX_SHOWN
-from .shapes import ShapeReport, check_features, explain_shape
+from .shapes import ShapeReport, check_features, explain_shape, mismatch_message
 from .spec import Shape
 
 if TYPE_CHECKING:
@@ -179,7 +179,7 @@ def forward(
         out_features = _agree(out_features, weight.shape[0], "--out", "the weight's rows")
         if not bias and bias_values is not None:
             raise LinexplainError(
-                "no bias (--no-bias) was asked for, but bias values were given",
+                "no bias (--no-bias) was asked for, but the weights come with a bias",
                 "drop --no-bias to use them, or give the weight without a bias",
             )
         bias = bias_values is not None
@@ -194,6 +194,8 @@ def forward(
             raise LinexplainError("in_features is unknown", "give --in, or an input shape")
     if out_features is None:
         raise LinexplainError("out_features is unknown", "give --out, or a weight")
+    if weight is not None:
+        check_fits_weight(written, weight.shape)
     report = explain_shape(written, out_features, in_features, bias=bias, dtype=dtype, dims=dims)
     written = report.input_shape  # sizes as Python ints
     sizes = {name: DEFAULT_NAME_SIZE for name in written if isinstance(name, str)}
@@ -231,6 +233,19 @@ def forward(
         given_weight=weight is not None,
         generator=seeded.generator,
     )
+
+
+def check_fits_weight(input_shape: Shape, weight_shape: tuple[int, ...]) -> None:
+    """Refuse an input whose (sized) last dim is not the given weight's column count."""
+    out_features, in_features = weight_shape
+    last = input_shape[-1] if input_shape else None
+    if isinstance(last, int) and last != in_features:
+        raise LinexplainError(
+            f"{mismatch_message(input_shape, in_features, out_features)}: the input's last dim "
+            f"{last} must equal the weight's columns, in_features {in_features}",
+            f"give an input whose last dim is {in_features}, "
+            f"or a weight of shape ({out_features}, {last})",
+        )
 
 
 def _numbers(a: Any, what: str) -> np.ndarray:

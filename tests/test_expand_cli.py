@@ -161,7 +161,7 @@ def test_a_weight_file_gives_the_sizes_and_the_bias(tmp_path) -> None:
     assert wrong.exit_code == 2 and "--out 3 disagrees with the weight's rows (2)" in wrong.stderr
     np.savez(tmp_path / "wb.npz", weight=np.ones((2, 3), np.float32), bias=np.ones(2, np.float32))
     both = invoke("--weight-file", str(tmp_path / "wb.npz"), "--no-bias")
-    assert both.exit_code == 2 and "bias values were given" in both.stderr
+    assert both.exit_code == 2 and "the weights come with a bias" in both.stderr
     assert invoke("--out", "2").exit_code == 2  # without a weight file the sizes are needed
 
 
@@ -183,3 +183,28 @@ def test_titles_drop_the_bias_without_one() -> None:
     latex = invoke("--in", "3", "--out", "2", "--no-bias", "--format", "latex").stdout
     markdown = invoke("--in", "3", "--out", "2", "--no-bias", "--format", "markdown").stdout
     assert "+ b" not in latex + markdown and "+ B" not in latex + markdown
+
+
+def test_hints_name_options_expand_has(tmp_path) -> None:
+    import numpy as np
+
+    named = invoke("--out", "2", "-s", "N,F")
+    assert (
+        named.exit_code == 2 and "give --in (in_features), which is the size of F" in named.stderr
+    )
+    np.savez(tmp_path / "w.npz", weight=np.ones((2, 3), np.float32))
+    wrong = invoke("--weight-file", str(tmp_path / "w.npz"), "-s", "N,4")
+    assert wrong.exit_code == 2 and "or a weight of shape (2, 4)" in wrong.stderr
+    assert "--in 4" not in wrong.stderr  # the file fixes in_features
+    big = invoke("--in", "1000", "--out", "1000", "--seed", "0", "--max-memory", "1MB")
+    assert big.exit_code == 2 and "over the limit of 1,000,000" in big.stderr
+
+
+def test_dtype_reads_a_float64_weight_file_as_float64(tmp_path) -> None:
+    import numpy as np
+
+    np.savez(tmp_path / "w.npz", weight=np.array([[0.1, 1e200]]))
+    args = ["--weight-file", str(tmp_path / "w.npz"), "--json", "--precision", "17"]
+    data = json.loads(invoke(*args, "--dtype", "float64").stdout)
+    assert data["numbers"]["rows"][0]["values"]["w_1_1"] == 0.1
+    assert invoke(*args).exit_code == 2  # 1e200 is not a float32

@@ -135,3 +135,9 @@ def test_installed_explain_runs_with_no_options() -> None:
     )
     assert proc.returncode == 0 and "torch.manual_seed(0)" in proc.stdout
     assert "\x1b[" not in proc.stdout
+
+
+def test_max_memory_is_an_option_here_too() -> None:
+    result = invoke("--in", "1000", "--out", "1000", "--max-memory", "1MB")
+    assert result.exit_code == 2 and "raise --max-memory" in result.stderr
+    assert invoke("--in", "1000", "--out", "1000", "--max-memory", "1GB").exit_code == 0

@@ -258,6 +258,7 @@ def test_finite_differences_are_bounded_and_handle_empty_tensors() -> None:
     )
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered", "ignore:invalid value encountered")
 def test_an_overflowed_gradient_is_not_passed_as_checked() -> None:
     run = forward(x=[[3e38], [3e38]], weight=[[1.0]], bias=False)  # float32: dL/dW = 6e38 = inf
     grads = backward(run)

@@ -162,7 +162,7 @@ def test_weight_file_and_save(tmp_path: Path) -> None:
         (["--in", "3", "--bias-values", "[1]"], "--bias-values needs --weight"),
         (
             ["--weight", "[[1, 2]]", "--bias-values", "[1]", "--no-bias"],
-            "no bias (--no-bias) was asked for, but bias values were given",
+            "no bias (--no-bias) was asked for, but the weights come with a bias",
         ),
         (["--in", "3", "--out", "2", "--weight", "[[1, 2]]"], "--in 3 disagrees"),
         (["--in", "3", "--out", "2", "--seed", str(2**64)], "out of range"),
