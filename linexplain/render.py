@@ -170,7 +170,7 @@ def shape_explanation(report: ShapeReport) -> Explanation:
         header=("dim", "size", "what it counts"),
     )
     for name, size in r.bindings.items():
-        source = "--in, since it is the last dim" if name == r.bound_by_in else "--dims"
+        source = "in_features, since it is the last dim" if name == r.bound_by_in else "--dims"
         reading.notes.append(f"{name} = {size} (from {source})")
     if r.in_features_inferred:
         reading.notes.append(
@@ -391,10 +391,11 @@ def tensor_section(title: str, a: np.ndarray, precision: int) -> Section:
 
 
 def _number_spec(values: list[float], precision: int) -> str:
-    """``precision`` decimals, or, as torch switches to, scientific notation for the whole
-    table when some value would hide in them: 1e-20 as 0.0000, 1e20 as 21 digits."""
+    """``precision`` decimals, or scientific notation for the whole table when a value needs
+    it: one below the last decimal (1e-20 would read 0.0000; torch switches below 1e-4 too) or
+    from 1e8 on (as torch does)."""
     magnitudes = [abs(v) for v in values if v and math.isfinite(v)]
-    if magnitudes and (max(magnitudes) >= 1e8 or min(magnitudes) < 0.5 * 10.0**-precision):
+    if magnitudes and (max(magnitudes) >= 1e8 or min(magnitudes) < 10.0**-precision):
         return f".{precision}e"
     return f".{precision}f"
 

@@ -221,7 +221,8 @@ def parse_bytes(text: str, where: str = "--max-memory") -> int:
             f"{where}: {_show(text)} is not a size in bytes",
             "write a whole number with an optional unit: 4000000, 512MB, 2GiB",
         )
-    if len(number) > 30:  # more than 10**30 bytes; also keeps int() away from huge text
+    # The length check keeps int() away from huge text.
+    if len(number.lstrip("0")) > 30 or int(number) * _BYTE_UNITS[unit] > 10**30:
         raise LinexplainError(
             f"{where}: {_show(text)} is more bytes than any machine has",
             "write a limit such as 64GiB",

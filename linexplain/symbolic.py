@@ -717,7 +717,9 @@ def _values(
 def _number(v: float, precision: int, style: Style, *, term: bool = False) -> str:
     """``v`` to ``precision`` significant digits; in a term, a negative one in parentheses."""
     s = f"{v:.{precision}g}"
-    if "e" in s and style != "ascii":
+    if style == "latex" and not math.isfinite(v):  # "inf" in maths mode reads as i·n·f
+        s = {"inf": r"\infty", "-inf": r"-\infty", "nan": r"\text{NaN}"}[s]
+    elif "e" in s and style != "ascii":
         mantissa, exponent = s.split("e")
         power = str(int(exponent))
         power = f"10^{{{power}}}" if style == "latex" else "10" + power.translate(_SUPERSCRIPT)

@@ -65,7 +65,7 @@ def test_shape_options() -> None:
 
 def test_named_last_dim_is_said_to_be_bound() -> None:
     result = invoke("shape", "--out", "4", "-s", "N,F", "--in", "3")
-    assert "F = 3 (from --in, since it is the last dim)" in result.stdout
+    assert "F = 3 (from in_features, since it is the last dim)" in result.stdout
 
 
 def test_lazy_in_features_is_said() -> None:

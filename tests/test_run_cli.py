@@ -238,6 +238,10 @@ def test_tables_switch_to_scientific_when_a_value_would_hide() -> None:
     assert "1.00e+20  1.00e+00  2.00e+00" in huge.stdout
     plain = invoke("--weight", "[[0.5, 1, 2]]", "--input", "[[1, 2, 3]]").stdout
     assert "0.5000  1.0000  2.0000" in plain and "e+" not in plain
+    # --precision 0 hides 0.5 (it rounds to 0): scientific, one digit
+    zero = invoke("--weight", "[[0.5, 1, 2]]", "--input", "[[1, 2, 3]]", "--precision", "0")
+    assert "5e-01  1e+00  2e+00" in zero.stdout
+    assert "  1  2  3" in zero.stdout  # whole numbers need no decimals
 
 
 def test_no_bias_means_no_plus_b_anywhere() -> None:

@@ -135,7 +135,7 @@ def test_any_bindings_text_parses_or_raises_our_error(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("1000000", 10**6), ("512MB", 512 * 10**6), ("2 GiB", 2 * 2**30), ("0100", 100),
-     ("7kib", 7 * 1024), ("9" * 30, 10**30 - 1)],
+     ("7kib", 7 * 1024), ("9" * 30, 10**30 - 1), ("0" * 40 + "1GiB", 2**30)],
 )  # fmt: skip
 def test_parse_bytes(text: str, expected: int) -> None:
     assert parse_bytes(text) == expected
@@ -145,7 +145,8 @@ def test_parse_bytes(text: str, expected: int) -> None:
     ("text", "message"),
     [("", "is not a size in bytes"), ("1e9", "is not a size in bytes"),
      ("8EiB", "is not a size in bytes"), ("-5", "is not a size in bytes"),
-     ("9" * 31, "more bytes than any machine has"), ("9" * 5000 + "TiB", "more bytes than")],
+     ("9" * 31, "more bytes than any machine has"), ("9" * 5000 + "TiB", "more bytes than"),
+     ("9" * 30 + "TiB", "more bytes than")],
 )  # fmt: skip
 def test_invalid_bytes(text: str, message: str) -> None:
     with pytest.raises(LinexplainError, match=message) as caught:

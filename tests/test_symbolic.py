@@ -343,6 +343,14 @@ def test_negative_zero_is_bracketed_like_any_negative_term() -> None:
     assert row.text == "z₁ = (−0)⋅(−0) + 1⋅2 = 2"
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered", "ignore:invalid value encountered")
+def test_overflow_is_infinity_in_latex() -> None:
+    weight, x = np.ones((3, 2)), np.ones(2)
+    rows = expand_numbers(weight, None, x, y=np.array([np.nan, np.inf, -np.inf])).rows
+    assert rows[0].latex.endswith(r"= \text{NaN}") and rows[0].text.endswith("= nan")
+    assert rows[1].latex.endswith(r"= \infty") and rows[2].latex.endswith(r"= -\infty")
+
+
 def test_numbers_y_from_torch_is_used_as_given() -> None:
     weight, x = np.eye(2), np.array([1.0, 2.0])
     rows = expand_numbers(weight, None, x, y=np.array([1.5, 2.5])).rows
