@@ -24,6 +24,8 @@ OPTIONS = {
         "--max-terms": SIZES, "--input-shape": TEXT, "--full": None, "--json": None,
         "--form": st.sampled_from(["all", "matrix", "bad"]),
         "--format": st.sampled_from(["pretty", "ascii", "latex", "markdown", "html"]),
+        "--seed": SIZES, "--dtype": st.sampled_from(["float32", "float64", "float16"]),
+        "--precision": SIZES, "--max-memory": TEXT,
     },
     "run": {
         "--in": SIZES, "--out": SIZES, "--seed": SIZES, "--input-shape": TEXT, "--dims": TEXT,
@@ -39,7 +41,8 @@ OPTIONS = {
     },
     "explain": {
         "--in": SIZES, "--out": SIZES, "--input-shape": TEXT, "--dims": TEXT, "--seed": SIZES,
-        "--layer": SIZES, "--max-terms": SIZES, "--json": None,
+        "--layer": SIZES, "--max-terms": SIZES, "--json": None, "--precision": SIZES,
+        "--max-memory": TEXT, "--no-bias": None,
     },
 }  # fmt: skip
 
