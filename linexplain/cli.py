@@ -171,7 +171,10 @@ TextFormatOption = Annotated[
 ]
 Precision = Annotated[
     int,
-    typer.Option(help="Decimals in tables, significant digits in sums (JSON has every digit)."),
+    typer.Option(
+        help="Decimals in tables (scientific when a value would hide in them), significant "
+        "digits in written-out sums; JSON has every digit."
+    ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Write JSON (keys documented in the README).")]
 
@@ -503,9 +506,19 @@ def expand(
         OptionalStr,
         typer.Option(help="Also write the scalar form with the numbers of these weights (.npz)."),
     ] = None,
-    dtype: NumberDType = NumberType.float32,
+    dtype: Annotated[
+        NumberType,
+        typer.Option("--dtype", help="Number type of the --seed or --weight-file numbers."),
+    ] = NumberType.float32,
     precision: Precision = 4,
-    max_memory: MaxMemory = None,
+    max_memory: Annotated[
+        OptionalStr,
+        typer.Option(
+            help="With --seed or --weight-file: refuse a pass needing more bytes than this "
+            "[default: a quarter of the RAM].",
+            show_default=False,
+        ),
+    ] = None,
     json: Json = False,
 ) -> None:
     """What every output is made of: z_i = Σ_j w_ij x_j + b_i, written out by sympy."""

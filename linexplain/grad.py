@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from .errors import LinexplainError
 from .render import shown_indices
 from .shapes import Product, ShapeReport, product_as_written
-from .spec import Shape, format_shape
+from .spec import Shape, as_int, format_shape
 
 if TYPE_CHECKING:
     import numpy as np
@@ -235,7 +235,8 @@ def grad_forms(
 
     in_features = sy.check_size("in_features", in_features)
     out_features = sy.check_size("out_features", out_features)
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+    samples = as_int(samples, "samples")
+    if samples < 1:
         raise LinexplainError(
             f"samples must be a whole number >= 1 (got {samples!r})",
             "it is how many rows the input's leading dims fold into, e.g. 4 for shape (4, 3)",
@@ -544,7 +545,8 @@ def finite_difference_check(
 
     if not (isinstance(eps, (int, float)) and 0 < eps < math.inf):
         raise LinexplainError(f"eps must be a positive number (got {eps!r})", "the default is 1e-3")
-    if isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 1:
+    max_entries = as_int(max_entries, "max_entries")
+    if max_entries < 1:
         raise LinexplainError(
             f"max_entries must be a whole number >= 1 (got {max_entries!r})",
             f"the default is {FD_ENTRIES}",

@@ -427,8 +427,14 @@ def run_explanation(
     )
     summary = f"x {format_shape(x.shape)} → y {format_shape(y.shape)}"
     if run.dims:
-        sizes = ", ".join(f"{name} = {size}" for name, size in run.dims.items())
-        summary += f"   (names: {sizes}; set them with --dims)"
+        last = run.input_shape[-1]  # a name there is in_features
+        sizes = ", ".join(
+            f"{name} = {size}" + (" = in_features" if name == last else "")
+            for name, size in run.dims.items()
+        )
+        free = [name for name in run.dims if name != last]
+        how = f"; set {', '.join(free)} with --dims" if free else ""
+        summary += f"   (names: {sizes}{how})"
     source = "given" if run.given_input else "torch.randn" + format_shape(x.shape)
     weight_source = "given" if run.given_weight else f"torch.manual_seed({run.seed}) init"
     sections = [

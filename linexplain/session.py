@@ -23,7 +23,7 @@ from .core import Linear
 from .errors import LinexplainError
 from .render import MAX_SHOWN
 from .shapes import ShapeReport, check_features, explain_shape, mismatch_message
-from .spec import Shape
+from .spec import Shape, as_size
 
 if TYPE_CHECKING:
     from .symbolic import NumericExpansion
@@ -165,6 +165,7 @@ def forward(
             "both an input and an input shape were given", "give one: the input has its shape"
         )
     in_features, out_features = check_features(in_features, out_features)
+    max_memory = None if max_memory is None else as_size(max_memory, "max_memory")
     x, weight, bias_values = (
         None if a is None else _numbers(a, what)
         for a, what in ((x, "x"), (weight, "weight"), (bias_values, "bias_values"))
@@ -195,7 +196,7 @@ def forward(
     if out_features is None:
         raise LinexplainError("out_features is unknown", "give --out, or a weight")
     if weight is not None:
-        check_fits_weight(written, weight.shape)
+        check_fits_weight(written, weight.shape, dims)
     report = explain_shape(written, out_features, in_features, bias=bias, dtype=dtype, dims=dims)
     written = report.input_shape  # sizes as Python ints
     sizes = {name: DEFAULT_NAME_SIZE for name in written if isinstance(name, str)}
@@ -215,13 +216,13 @@ def forward(
     layer = seeded
     if weight is not None:
         dt = seeded.weight.dtype
-        given_bias = None if bias_values is None else bias_values.astype(dt, copy=False)
-        layer = Linear.from_arrays(weight.astype(dt, copy=False), given_bias)
+        given_bias = None if bias_values is None else _cast(bias_values, dt, "bias_values")
+        layer = Linear.from_arrays(_cast(weight, dt, "weight"), given_bias)
     given_input = x is not None
     if x is None:
         assert seeded.generator is not None  # a seeded layer has its generator
         x = seeded.generator.randn(shape, dtype)
-    x = x.astype(seeded.weight.dtype, copy=False)
+    x = _cast(x, seeded.weight.dtype, "x")
     return Forward(
         layer=layer,
         x=x,
@@ -235,16 +236,22 @@ def forward(
     )
 
 
-def check_fits_weight(input_shape: Shape, weight_shape: tuple[int, ...]) -> None:
-    """Refuse an input whose (sized) last dim is not the given weight's column count."""
+def check_fits_weight(
+    input_shape: Shape, weight_shape: tuple[int, ...], dims: dict[str, int] | None = None
+) -> None:
+    """Refuse an input whose last dim, if its size is known (a number, or a name in ``dims``),
+    is not the given weight's column count."""
     out_features, in_features = weight_shape
     last = input_shape[-1] if input_shape else None
-    if isinstance(last, int) and last != in_features:
+    size = (dims or {}).get(last) if isinstance(last, str) else last
+    if size is not None and size != in_features:
+        written = last if isinstance(last, int) else f"{last} = {size}"
         raise LinexplainError(
-            f"{mismatch_message(input_shape, in_features, out_features)}: the input's last dim "
-            f"{last} must equal the weight's columns, in_features {in_features}",
+            f"{mismatch_message((*input_shape[:-1], size), in_features, out_features)}: the "
+            f"input's last dim {written} must equal the weight's columns, "
+            f"in_features {in_features}",
             f"give an input whose last dim is {in_features}, "
-            f"or a weight of shape ({out_features}, {last})",
+            f"or a weight of shape ({out_features}, {size})",
         )
 
 
@@ -259,6 +266,21 @@ def _numbers(a: Any, what: str) -> np.ndarray:
             f"{what} has dtype {array.dtype}, not numbers", "give a float32 or float64 array"
         )
     return array
+
+
+def _cast(a: np.ndarray, dt: np.dtype, what: str) -> np.ndarray:
+    """``a`` in dtype ``dt``, refused when a finite number would become inf (1e300 in float32)."""
+    if a.dtype == dt:
+        return a
+    with np.errstate(over="ignore"):
+        cast = a.astype(dt)
+    lost = ~np.isfinite(cast) & np.isfinite(a)
+    if lost.any():
+        raise LinexplainError(
+            f"{what} has {float(a[lost].flat[0])!r}, which is not a finite {dt.name}",
+            f"use numbers within ±{np.finfo(dt).max:.3g}, or dtype float64",
+        )
+    return cast
 
 
 def _agree(given: int | None, actual: int, option: str, what: str) -> int:

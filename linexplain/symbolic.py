@@ -659,8 +659,9 @@ def expand_numbers(
     bias = None if bias is None else np.asarray(bias)
     out, in_ = _check_arrays(weight, bias, x)
     layer, index_base, max_terms = check_options(layer, index_base, max_terms)
-    if isinstance(precision, bool) or not isinstance(precision, int) or precision < 1:
-        raise LinexplainError(f"precision must be at least 1 (got {precision!r})", "use 4")
+    precision = as_int(precision, "precision")
+    if precision < 1:
+        raise LinexplainError(f"precision must be at least 1 (got {precision})", "use 4")
     if y is not None and np.shape(y) != (out,):
         raise LinexplainError(
             f"y has shape {np.shape(y)}, expected ({out},)", "pass the layer's output for x"
@@ -726,7 +727,7 @@ def _number(v: float, precision: int, style: Style, *, term: bool = False) -> st
         s = f"{mantissa} {WORDS[style]['times']} {power}"
     if style == "text" and s.startswith("-"):
         s = "\N{MINUS SIGN}" + s[1:]
-    return f"({s})" if term and math.copysign(1, v) < 0 else s  # -0.0 too: it prints as −0
+    return f"({s})" if term and s[0] in "-\N{MINUS SIGN}" else s  # -0.0 too: it prints as −0
 
 
 # --- input checks ----------------------------------------------------------------------------

@@ -288,3 +288,19 @@ def test_forward_takes_nested_lists_and_refuses_what_is_not_numbers():
     ]:
         with raises(message):
             forward(None if "weight" in bad else 2, 3, **bad)
+
+
+def test_forward_checks_max_memory_and_casts_that_overflow():
+    with raises("max_memory: '1KiB' is not a whole number"):
+        forward(2, 3, max_memory="1KiB")
+    with raises("max_memory: -1 is out of range"):
+        forward(2, 3, max_memory=-1)
+    with raises(r"x has 1e\+300, which is not a finite float32"):
+        forward(2, 2, x=[[1e300, 1.0]])
+    assert forward(2, 2, x=[[1e300, 1.0]], dtype="float64").x[0, 0] == 1e300
+
+
+def test_a_named_last_dim_sized_by_dims_must_fit_given_weights():
+    with raises("the input's last dim N = 2 must equal the weight's columns, in_features 3"):
+        forward(weight=[[1, 2, 3]], input_shape=(4, "N"), dims={"N": 2})
+    assert forward(weight=[[1, 2, 3]], input_shape=(4, "N")).x.shape == (4, 3)

@@ -94,7 +94,7 @@ def test_named_dims_default_to_two_and_are_stated() -> None:
     data = run_json("--out", "2", "-s", "N,C,3", "--dims", "C=5")
     assert data["input_shape"] == [2, 5, 3] and data["dims"] == {"N": 2, "C": 5}
     text = invoke("--out", "2", "-s", "N,C,3").stdout
-    assert "names: N = 2, C = 2; set them with --dims" in text
+    assert "names: N = 2, C = 2; set N, C with --dims" in text
 
 
 def test_text_shows_every_tensor_the_steps_and_the_snippet() -> None:
