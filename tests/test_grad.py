@@ -99,10 +99,11 @@ def test_backward_gives_torchs_gradients(case: dict) -> None:
     grads = backward(run, g if case["upstream"] == "given" else case["upstream"])
     assert grads.source == case["upstream"]
     # the upstream: ones, given, or torch.randn(*y.shape) drawn after x on the same generator
-    if dtype == "float64" or g.size < 16:
+    if case["upstream"] != "seed" or g.size < 16:
         np.testing.assert_array_equal(grads.upstream, g)  # bit for bit
-    else:
-        np.testing.assert_allclose(grads.upstream, g, rtol=0, atol=1e-6)
+    else:  # torch's vectorised randn: the goals of torch_rng (NumPy's log may differ by an ulp)
+        atol = 1e-6 if dtype == "float32" else 1e-12
+        np.testing.assert_allclose(grads.upstream, g, rtol=0, atol=atol)
     assert grads.upstream.dtype == run.y.dtype
     for key in ("grad_weight", "grad_bias", "grad_input"):
         ours = getattr(grads, key)
