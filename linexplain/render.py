@@ -213,7 +213,7 @@ def shape_explanation(report: ShapeReport) -> Explanation:
             count(r.out_features if r.bias else 0),
             "",
         ),
-        ("params", "", count(r.params), "weight + bias"),
+        ("params", "", count(r.params), "weight + bias" if r.bias else "weight only"),
         ("MACs", "", count(r.macs), f"{rows} {noun} × {r.in_features} in × {r.out_features} out"),
         (
             "bias adds",
@@ -221,7 +221,7 @@ def shape_explanation(report: ShapeReport) -> Explanation:
             count(r.bias_adds),
             f"{rows} {noun} × {r.out_features} out" if r.bias else "no bias",
         ),
-        ("FLOPs", "", count(r.flops), "2·MACs + bias adds"),
+        ("FLOPs", "", count(r.flops), "2·MACs + bias adds" if r.bias else "2·MACs"),
     ]
     memory = r.memory()
     mem = Section(

@@ -61,6 +61,8 @@ def test_shape_options() -> None:
         240,
     )
     assert data["memory"]["params_bytes"] == 24
+    text = invoke("shape", "--out", "4", "-s", "5,3", "--no-bias").stdout
+    assert "weight only" in text and "2·MACs\n" in text and "+ bias" not in text
 
 
 def test_named_last_dim_is_said_to_be_bound() -> None:
