@@ -66,6 +66,11 @@ def parse_array(text: str, what: str, dtype: str = "float32") -> np.ndarray:
     return _as_dtype(values.reshape(shape), what, dt)
 
 
+def is_array_file(path: str) -> bool:
+    """Whether ``path`` names a file ``load_array`` reads (its suffix, in any case)."""
+    return os.path.splitext(path)[1].lower() in ARRAY_SUFFIXES
+
+
 def load_array(path: str, dtype: str = "float32") -> np.ndarray:
     """The array in a .npy, .csv, .txt or .json file, or in stdin text when path is "-".
 
@@ -75,13 +80,13 @@ def load_array(path: str, dtype: str = "float32") -> np.ndarray:
     dt = numpy_dtype(dtype)
     if path == "-":
         return _parse_text(sys.stdin.read(MAX_TEXT_BYTES + 1), "stdin", dt)
-    ext = os.path.splitext(path)[1].lower()
-    if ext not in ARRAY_SUFFIXES:
+    if not is_array_file(path):
+        ext = os.path.splitext(path)[1]
         raise LinexplainError(
             f"{path}: unsupported file type {ext or '(no extension)'!r}",
             "give a .npy, .csv, .txt or .json file, or - for stdin",
         )
-    if ext == ".npy":
+    if path.lower().endswith(".npy"):
         return _as_dtype(_load_npy(path), path, dt)
     return _parse_text(_read_text(path), path, dt)
 

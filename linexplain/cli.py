@@ -368,7 +368,7 @@ def explain(
     from .render import emit, emit_json, explain_explanation
     from .session import forward
     from .shapes import check_features, explain_shape
-    from .spec import parse_bindings, parse_bytes, parse_shape
+    from .spec import parse_bindings, parse_shape
     from .symbolic import expand as expand_layer
 
     in_features, out_features = check_features(in_features, out_features)
@@ -401,7 +401,7 @@ def explain(
         dtype=dtype.value,
         input_shape=shape,
         dims=sizes,
-        max_memory=None if max_memory is None else parse_bytes(max_memory),
+        max_memory=_bytes_limit(max_memory),
     )
     steps = result.steps(
         layer=superscript,
@@ -524,13 +524,13 @@ def expand(
     """What every output is made of: z_i = Σ_j w_ij x_j + b_i, written out by sympy."""
     from .render import emit, emit_json, expand_explanation, expand_latex, expand_markdown
     from .shapes import explain_shape
-    from .spec import parse_bytes, parse_shape
+    from .spec import parse_shape
     from .symbolic import expand as expand_layer
 
     superscript, base = _layer(layer), int(index_base.value)
     _check_precision(precision)
     shape = parse_shape(input_shape) if input_shape is not None else None
-    limit = None if max_memory is None else parse_bytes(max_memory)
+    limit = _bytes_limit(max_memory)
     one_sample = None
     if weight_file is not None:
         from .arrays import load_weights
@@ -701,11 +701,11 @@ def grad(
     json: Json = False,
 ) -> None:
     """The backward pass: dL/dW, dL/db and dL/dx, their shapes, formulas and numbers."""
-    from .arrays import ARRAY_SUFFIXES, load_array
+    from .arrays import is_array_file, load_array
     from .grad import explain_backward
     from .render import emit, emit_json, grad_explanation
 
-    is_file = upstream == "-" or upstream.lower().endswith(ARRAY_SUFFIXES)
+    is_file = upstream == "-" or is_array_file(upstream)
     if upstream not in UPSTREAMS and not is_file:
         raise LinexplainError(
             f"--upstream {upstream!r} is neither ones, seed, nor a .npy/.csv/.txt/.json file",
@@ -758,7 +758,7 @@ def _forward(
     """The forward pass that the input and weight options describe (``run`` and ``grad``)."""
     from .arrays import load_array, load_weights, parse_array
     from .session import forward
-    from .spec import parse_bindings, parse_bytes, parse_shape
+    from .spec import parse_bindings, parse_shape
 
     _one_of(**{"--input": input_, "--input-file": input_file, "--input-shape": input_shape})
     _one_of(**{"--weight": weight, "--weight-file": weight_file})
@@ -787,9 +787,16 @@ def _forward(
         x=x,
         weight=w,
         bias_values=b,
-        max_memory=None if max_memory is None else parse_bytes(max_memory),
+        max_memory=_bytes_limit(max_memory),
         for_backward=for_backward,
     )
+
+
+def _bytes_limit(max_memory: str | None) -> int | None:
+    """--max-memory in bytes, or None for the default limit."""
+    from .spec import parse_bytes
+
+    return None if max_memory is None else parse_bytes(max_memory)
 
 
 def _save(path: str, y: object) -> None:

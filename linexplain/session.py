@@ -202,7 +202,6 @@ def forward(
     sizes = {name: DEFAULT_NAME_SIZE for name in written if isinstance(name, str)}
     sizes |= report.bindings
     shape = tuple(sizes[d] if isinstance(d, str) else d for d in written)
-    out_features = report.out_features
     # Given weights replace an init that is still drawn: their parameters are held twice.
     copies = 2 if weight is not None else 1
     _check_memory(
