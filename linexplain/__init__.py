@@ -16,11 +16,11 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "LinexplainError": "errors",
-    "parse_shape": "spec",
-    "parse_bindings": "spec",
+    "parse_shape": "grammar",
+    "parse_bindings": "grammar",
     "explain_shape": "shapes",
     "ShapeReport": "shapes",
-    "Product": "shapes",
+    "Product": "counts",
     "expand": "symbolic",
     "expand_numbers": "symbolic",
     "Expansion": "symbolic",

@@ -365,10 +365,10 @@ def explain(
     json: Json = False,
 ) -> None:
     """The whole seed in one go: the layer, its shapes, its equations and PyTorch's numbers."""
+    from .grammar import parse_bindings, parse_shape
     from .render import emit, emit_json, explain_explanation
     from .session import forward
     from .shapes import check_features, explain_shape
-    from .spec import parse_bindings, parse_shape
     from .symbolic import expand as expand_layer
 
     in_features, out_features = check_features(in_features, out_features)
@@ -440,9 +440,9 @@ def shape(
     json: Json = False,
 ) -> None:
     """What shape comes out of nn.Linear and why: the last-dim rule, counts and memory."""
+    from .grammar import parse_bindings, parse_shape
     from .render import emit, emit_json, shape_explanation
     from .shapes import explain_shape
-    from .spec import parse_bindings, parse_shape
 
     report = explain_shape(
         parse_shape(input_shape),
@@ -522,9 +522,9 @@ def expand(
     json: Json = False,
 ) -> None:
     """What every output is made of: z_i = Σ_j w_ij x_j + b_i, written out by sympy."""
+    from .grammar import parse_shape
     from .render import emit, emit_json, expand_explanation, expand_latex, expand_markdown
     from .shapes import explain_shape
-    from .spec import parse_shape
     from .symbolic import expand as expand_layer
 
     superscript, base = _layer(layer), int(index_base.value)
@@ -757,8 +757,8 @@ def _forward(
 ) -> "Forward":
     """The forward pass that the input and weight options describe (``run`` and ``grad``)."""
     from .arrays import load_array, load_weights, parse_array
+    from .grammar import parse_bindings, parse_shape
     from .session import forward
-    from .spec import parse_bindings, parse_shape
 
     _one_of(**{"--input": input_, "--input-file": input_file, "--input-shape": input_shape})
     _one_of(**{"--weight": weight, "--weight-file": weight_file})
@@ -794,7 +794,7 @@ def _forward(
 
 def _bytes_limit(max_memory: str | None) -> int | None:
     """--max-memory in bytes, or None for the default limit."""
-    from .spec import parse_bytes
+    from .grammar import parse_bytes
 
     return None if max_memory is None else parse_bytes(max_memory)
 

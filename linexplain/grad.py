@@ -23,10 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from .elide import shown_indices
 from .errors import LinexplainError
-from .render import shown_indices
+from .grammar import Shape, as_int, format_shape
 from .shapes import Product, ShapeReport, product_as_written
-from .spec import Shape, as_int, format_shape
 
 if TYPE_CHECKING:
     import numpy as np

@@ -13,8 +13,9 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
+from .elide import shown_indices
+from .grammar import format_shape
 from .shapes import Product, ShapeReport, product_as_written
-from .spec import format_shape
 from .terminal import use_rich
 
 if TYPE_CHECKING:
@@ -355,17 +356,6 @@ def expand_markdown(
         lines += [f"**{title}**", "", "$$", obj.latex, "$$", ""]
     lines.append(f"> {e.notes[0]}")
     return "\n".join(lines) + "\n"
-
-
-MAX_SHOWN = 8  # rows and columns of a tensor shown before the middle is elided, as in expand
-
-
-def shown_indices(n: int, base: int = 0, keep: int | None = MAX_SHOWN) -> list[int | None]:
-    """The indices shown along an axis of length n (from ``base``): all of them (keep=None or
-    n <= keep), or the first keep - 1, a gap (None), and the last. Every elision uses this."""
-    if keep is None or n <= keep:
-        return list(range(base, base + n))
-    return [*range(base, base + keep - 1), None, base + n - 1]
 
 
 def tensor_section(title: str, a: np.ndarray, precision: int) -> Section:

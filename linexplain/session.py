@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .core import Linear
+from .elide import MAX_SHOWN
 from .errors import LinexplainError
-from .render import MAX_SHOWN
+from .grammar import Shape, as_size
 from .shapes import ShapeReport, check_features, explain_shape, mismatch_message
-from .spec import Shape, as_size
 
 if TYPE_CHECKING:
     from .symbolic import NumericExpansion

@@ -32,10 +32,10 @@ from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.pretty_symbology import center_pad, pretty_use_unicode
 from sympy.printing.pretty.stringpict import prettyForm
 
+from linexplain.elide import MAX_SHOWN, hidden_count, shown_indices
 from linexplain.errors import LinexplainError
-from linexplain.render import MAX_SHOWN, shown_indices
+from linexplain.grammar import MAX_SIZE, as_int
 from linexplain.shapes import explain_shape
-from linexplain.spec import MAX_SIZE, as_int
 
 if TYPE_CHECKING:  # numpy is imported only where numbers are written, keeping `expand` light
     import numpy as np
@@ -198,14 +198,6 @@ class _Latex(LatexPrinter):
 
 
 # --- the pieces every form is made of --------------------------------------------------------
-
-
-def _hidden(shown: list[int | None]) -> int:
-    """How many indices the gap in ``shown`` stands for (0 when there is none)."""
-    if None not in shown:
-        return 0
-    gap = shown.index(None)
-    return shown[gap + 1] - shown[gap - 1] - 1
 
 
 def written(*terms: Any) -> Any:
@@ -449,8 +441,8 @@ def expand(
         index_base=index_base,
         elided=None in rows or None in cols,
         scalar=scalar,
-        hidden_rows=_hidden(rows),
-        hidden_terms=_hidden(cols),
+        hidden_rows=hidden_count(rows),
+        hidden_terms=hidden_count(cols),
         scalar_block=block(n, scalar, rows, cols, in_features, out_features),
         compact=_compact_form(n, out_features, bias, js),
         matrix=_matrix_form(n, rows, cols, bias, in_features, out_features),
@@ -485,14 +477,16 @@ def block(
         gap = _GAPS[style][1]
         text = [gap.rjust(width) if r is None else f"{lhs[r]:>{width}} = {rhs[r]}" for r in rows]
         hidden = []
-        if _hidden(cols):
-            hidden.append(f"{_hidden(cols):,} of the {in_:,} terms of each row ({_GAPS[style][0]})")
-        if _hidden(rows):
+        if hidden_count(cols):
+            hidden.append(
+                f"{hidden_count(cols):,} of the {in_:,} terms of each row ({_GAPS[style][0]})"
+            )
+        if hidden_count(rows):
             first, last = rows[rows.index(None) - 1] + 1, rows[-1] - 1
             span = n.render(name_of(first), style)
             if last > first:
                 span += f" {WORDS[style]['dots']} {n.render(name_of(last), style)}"
-            hidden.append(f"{_hidden(rows):,} of the {out:,} rows ({span})")
+            hidden.append(f"{hidden_count(rows):,} of the {out:,} rows ({span})")
         if hidden:
             text.append(f"(hidden: {'; '.join(hidden)})")
         return "\n".join(text)
@@ -688,8 +682,8 @@ def expand_numbers(
     )
     return NumericExpansion(
         rows=numeric,
-        hidden_rows=_hidden(rows),
-        hidden_terms=_hidden(cols),
+        hidden_rows=hidden_count(rows),
+        hidden_terms=hidden_count(cols),
         block=block(n, numeric, rows, cols, in_, out),
     )
 

@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from linexplain.errors import LinexplainError
-from linexplain.spec import as_int, as_size
+from linexplain.grammar import as_int, as_size
 
 DTYPES = {"float32": np.dtype(np.float32), "float64": np.dtype(np.float64)}
 SEED_MIN = -(2**63)

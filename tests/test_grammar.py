@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from linexplain.errors import LinexplainError
-from linexplain.spec import (
+from linexplain.grammar import (
     MAX_DIMS,
     MAX_SIZE,
     format_shape,

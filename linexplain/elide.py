@@ -1,0 +1,27 @@
+"""Which indices are shown along an axis and which are hidden: the one elision rule.
+
+Every table, sum, matrix and diagram that shortens a long axis uses it, so they all agree.
+"""
+
+from __future__ import annotations
+
+MAX_SHOWN = 8
+"""Entries shown along an axis before its middle is elided (terms, rows, columns)."""
+
+
+def shown_indices(n: int, base: int = 0, keep: int | None = MAX_SHOWN) -> list[int | None]:
+    """The indices shown along an axis of length n (from ``base``): all of them (keep=None or
+    n <= keep), or the first keep - 1, a gap (None), and the last."""
+    if keep is None or n <= keep:
+        return list(range(base, base + n))
+    return [*range(base, base + keep - 1), None, base + n - 1]
+
+
+def hidden_count(shown: list[int | None]) -> int:
+    """How many indices the gap in ``shown`` stands for (0 when there is none)."""
+    if None not in shown:
+        return 0
+    gap = shown.index(None)
+    before, after = shown[gap - 1], shown[gap + 1]
+    assert before is not None and after is not None  # a gap sits between two shown indices
+    return after - before - 1
