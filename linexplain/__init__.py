@@ -4,6 +4,9 @@ The public API, imported on first use so that ``import linexplain`` stays cheap 
 sympy load only when a name that needs them is used)::
 
     from linexplain import explain_shape, parse_shape, expand, Linear, linear, forward
+
+Each command is also a function of :mod:`linexplain.explain` from a :class:`Request` to a
+document, which :func:`render` writes in any format.
 """
 
 from __future__ import annotations
@@ -18,23 +21,27 @@ _EXPORTS = {
     "LinexplainError": "errors",
     "parse_shape": "grammar",
     "parse_bindings": "grammar",
-    "explain_shape": "shapes",
-    "ShapeReport": "shapes",
     "Product": "counts",
-    "expand": "symbolic",
-    "expand_numbers": "symbolic",
-    "Expansion": "symbolic",
+    "explain_shape": "layers",
+    "ShapeReport": "layers",
+    "GradShapes": "layers",
+    "Network": "network",
+    "View": "view",
+    "Request": "request",
+    "expand": "equations",
+    "expand_numbers": "equations",
+    "grad_forms": "equations",
+    "Expansion": "equations",
     "linear": "core",
     "Linear": "core",
     "Generator": "torch_rng",
     "linear_init": "torch_rng",
     "forward": "session",
-    "backward": "grad",
-    "grad_shapes": "grad",
-    "grad_forms": "grad",
-    "finite_difference_check": "grad",
-    "Gradients": "grad",
     "Forward": "session",
+    "backward": "session",
+    "finite_difference_check": "session",
+    "Gradients": "session",
+    "render": "output",
 }
 __all__ = ["__version__", *_EXPORTS]
 

@@ -5,10 +5,17 @@ Nothing is evaluated or unpickled: JSON goes through ``json``, NumPy files throu
 raises ``LinexplainError`` saying what is wrong and where. Limits, checked before the
 work: text of at most ``MAX_TEXT_BYTES``, binary files of at most ``MAX_FILE_BYTES``,
 at most ``MAX_ELEMENTS`` numbers and ``MAX_DIMS`` dimensions.
+
+A table (text that is not JSON) may start with a header, as ``df.to_csv(path, index=False)``
+writes one: a first non-blank line in which no field is a number. It is skipped, and
+:func:`read_array` says so. The unnamed first column that ``df.to_csv(path)`` adds (a header
+starting with an empty name) is skipped too when it holds the row numbers 0, 1, 2, ...,
+and refused otherwise.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
@@ -17,10 +24,11 @@ import stat
 import sys
 import zipfile
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import numpy as np
 
+from linexplain.elide import shown_indices
 from linexplain.errors import LinexplainError
 from linexplain.torch_rng import numpy_dtype
 
@@ -74,8 +82,18 @@ def is_array_file(path: str) -> bool:
 def load_array(path: str, dtype: str = "float32") -> np.ndarray:
     """The array in a .npy, .csv, .txt or .json file, or in stdin text when path is "-".
 
+    :func:`read_array` without its notes.
+    """
+    return read_array(path, dtype)[0]
+
+
+def read_array(path: str, dtype: str = "float32") -> tuple[np.ndarray, tuple[str, ...]]:
+    """The array in a .npy, .csv, .txt or .json file (or stdin when path is "-"), and notes.
+
     Text that starts with "[" is JSON; other text is a table, one row per line with numbers
-    separated by commas or whitespace (a table is always 2-D).
+    separated by commas or whitespace (a table is always 2-D), perhaps under a header line.
+    The notes say what was skipped to read it, one sentence each, such as
+    ``"x.csv: skipped line 1, a header (a, b, c)"``; they are empty for .npy and JSON.
     """
     dt = numpy_dtype(dtype)
     if path == "-":
@@ -87,7 +105,7 @@ def load_array(path: str, dtype: str = "float32") -> np.ndarray:
             "give a .npy, .csv, .txt or .json file, or - for stdin",
         )
     if path.lower().endswith(".npy"):
-        return _as_dtype(_load_npy(path), path, dt)
+        return _as_dtype(_load_npy(path), path, dt), ()
     return _parse_text(_read_text(path), path, dt)
 
 
@@ -151,10 +169,11 @@ def _shape_of(data: object, what: str) -> tuple[int, ...]:
     shape: list[int] = []
     level = [data]
     while level and all(type(item) is list for item in level):
-        lengths = [len(item) for item in level]
+        lists = cast(list[list[object]], level)  # just checked
+        lengths = [len(item) for item in lists]
         for i, n in enumerate(lengths):
             if n != lengths[0]:
-                noun = "item" if any(type(v) is list for v in level[0]) else "number"
+                noun = "item" if any(type(v) is list for v in lists[0]) else "number"
                 raise LinexplainError(
                     f"{_where(what, shape, i, row=True)} has {n} {noun}{'s' * (n != 1)}, "
                     f"{_where(what, shape, 0, row=True)} has {lengths[0]}",
@@ -165,7 +184,7 @@ def _shape_of(data: object, what: str) -> tuple[int, ...]:
             raise LinexplainError(
                 f"{what} has more than {MAX_DIMS} dimensions", f"use at most {MAX_DIMS}"
             )
-        level = [item for items in level for item in items]
+        level = [item for items in lists for item in items]
         if len(level) > MAX_ELEMENTS:
             raise LinexplainError(
                 f"{what} has more than {MAX_ELEMENTS} numbers", "give a smaller array"
@@ -210,33 +229,117 @@ def _as_dtype(values: np.ndarray, what: str, dt: np.dtype) -> np.ndarray:
     return out
 
 
-def _parse_text(text: str, what: str, dt: np.dtype) -> np.ndarray:
-    """JSON if the text starts with "[", else a table of numbers."""
+def _parse_text(text: str, what: str, dt: np.dtype) -> tuple[np.ndarray, tuple[str, ...]]:
+    """JSON if the text starts with "[", else a table of numbers; and what was skipped."""
     text = text.removeprefix("\ufeff")  # the byte-order mark spreadsheets write
     if text.lstrip().startswith("["):
-        return parse_array(text, what, dt.name)
+        return parse_array(text, what, dt.name), ()
     _check_text_size(text, what)
-    rows = []
+    header, rows = _table(text, what)
+    values = np.array(rows, dtype=np.float64)
+    notes: list[str] = []
+    if header is not None:
+        line_no, names = header
+        notes.append(f"{what}: skipped line {line_no}, a header ({_names(names)})")
+        if names[0] == "" and len(names) > 1:  # pandas' unnamed index, from df.to_csv(path)
+            _check_row_index([row[0] for row in rows], what, line_no)
+            values = values[:, 1:]
+            notes.append(
+                f"{what}: skipped column 1, pandas' row index 0 to {len(rows) - 1} "
+                "(its name is empty in the header)"
+            )
+    return _as_dtype(values, what, dt), tuple(notes)
+
+
+def _table(text: str, what: str) -> tuple[tuple[int, list[str]] | None, list[list[str]]]:
+    """The header (its line number and names) if there is one, and the rows of number fields."""
+    header: tuple[int, list[str]] | None = None
+    rows: list[list[str]] = []
+    first = True
     for line_no, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
+        if first:
+            names = _header_names(line, f"{what} line {line_no}")
+            if not any(map(_is_number, names)):
+                header, first = (line_no, names), False
+                continue
         fields = _SEPARATOR.split(line.strip())
         for column, field in enumerate(fields, 1):
             if not _NUMBER.fullmatch(field):
                 raise LinexplainError(
                     f"{what} line {line_no}, column {column}: {field[:20]!r} is not a number",
-                    "write numbers separated by commas or spaces, one row per line",
+                    "write numbers separated by commas or spaces, one row per line"
+                    + ("; a header (the first line) holds only names" if first else ""),
                 )
+        first = False
         if rows and len(fields) != len(rows[0]):
             raise LinexplainError(
                 f"{what} row {len(rows) + 1} (line {line_no}) has {len(fields)} numbers, "
                 f"row 1 has {len(rows[0])}",
                 "give every row the same number of values",
             )
+        if header and not rows and len(fields) != len(header[1]):
+            raise LinexplainError(
+                f"{what}: the header (line {header[0]}) has {len(header[1])} names, "
+                f"row 1 (line {line_no}) has {len(fields)} numbers",
+                "give the header one name per column, or remove it",
+            )
         rows.append(fields)
+    if header and not rows:
+        raise LinexplainError(
+            f"{what} has no numbers below its header (line {header[0]})",
+            "write rows of numbers below the header, one per line",
+        )
     if not rows:
         raise LinexplainError(f"{what} has no numbers", "write one row of numbers per line")
-    return _as_dtype(np.array(rows, dtype=np.float64), what, dt)
+    return header, rows
+
+
+def _check_row_index(index: list[str], what: str, header_line: int) -> None:
+    """The first column under an unnamed header field must be pandas' row numbers 0, 1, ..."""
+    wrong = next((i for i, v in enumerate(index) if v != str(i)), None)
+    if wrong is not None:
+        raise LinexplainError(
+            f"{what}: the header (line {header_line}) leaves column 1 unnamed, as pandas does "
+            f"for its index, but row {wrong + 1} has {index[wrong][:20]!r} there, not {wrong}",
+            "save the table with df.to_csv(path, index=False), or name column 1",
+        )
+
+
+def _is_number(field: str) -> bool:
+    """Whether a field reads as a number, in a table or to Python (nan, inf, 1_000 do)."""
+    if _NUMBER.fullmatch(field):
+        return True
+    try:
+        float(field)
+    except ValueError:
+        return False
+    return True
+
+
+def _header_names(line: str, where: str) -> list[str]:
+    """The fields of a first line as header names: split on commas (CSV quoting allowed) if
+    it has any, else on spaces."""
+    if "," not in line:
+        return line.split()
+    try:
+        return [name.strip() for name in next(csv.reader([line.strip()]))]
+    except csv.Error as e:  # a field over csv's size limit
+        raise LinexplainError(
+            f"{where} is not a header csv can read: {e}",
+            "shorten the header's names, or remove the header",
+        ) from None
+
+
+def _names(names: list[str]) -> str:
+    """Header names for a note: shortened, escaped, the middle of a long header elided."""
+
+    def show(name: str) -> str:
+        short = name if len(name) <= 20 else name[:17] + "..."
+        return short if short.isprintable() and short else repr(short)
+
+    return ", ".join("..." if i is None else show(names[i]) for i in shown_indices(len(names)))
 
 
 def _check_text_size(text: str, what: str) -> None:
@@ -308,3 +411,16 @@ def _check_header(f: BinaryIO, size: int, what: str) -> None:
         )
     if math.prod(shape) * dtype.itemsize > size - f.tell():
         raise LinexplainError(f"{what} is truncated: its header promises more data", _NPY_HINT)
+
+
+def save_array(path: str, array: np.ndarray) -> None:
+    """Write an array to an .npy file (never pickled), exactly at ``path``."""
+    if not path.lower().endswith(".npy"):
+        raise LinexplainError(f"--save {path!r} is not an .npy path", "name it like y.npy")
+    try:
+        with open(path, "wb") as file:  # a file object: np.save would append .npy to Y.NPY
+            np.save(file, array, allow_pickle=False)
+    except OSError as error:
+        raise LinexplainError(
+            f"--save {path!r}: {error.strerror or error}", "choose a writable path"
+        ) from None

@@ -13,8 +13,8 @@ import secrets
 import numpy as np
 
 from linexplain.errors import LinexplainError
-from linexplain.shapes import mismatch_message
-from linexplain.torch_rng import DTYPES, Generator, linear_init
+from linexplain.grammar import as_size
+from linexplain.torch_rng import DTYPES, Generator, linear_init, numpy_dtype
 
 _FLOATS = tuple(DTYPES.values())
 # Below this many multiply-adds the call overhead outweighs the BLAS orientation.
@@ -51,8 +51,9 @@ def linear(
     out_features, in_features = weight.shape
     rows = math.prod(x.shape[:-1])  # a 1-D input is one row
     if x.shape[-1] != in_features:
-        raise LinexplainError(
-            mismatch_message(x.shape, in_features, out_features),
+        raise LinexplainError(  # torch's own message (layers.mismatch_message, for sizes only)
+            f"mat1 and mat2 shapes cannot be multiplied "
+            f"({rows}x{x.shape[-1]} and {in_features}x{out_features})",
             f"the last dimension of the input must equal in_features={in_features}",
         )
     shape = (*x.shape[:-1], out_features)
@@ -81,7 +82,15 @@ class Linear:
     then ``torch.nn.Linear(...)``; ``generator`` then continues torch's stream, so
     ``layer.generator.randn(shape)`` is the ``torch.randn(*shape)`` that would follow.
     Without a seed a fresh random one is used (kept in ``seed``).
+
+    Given ``weight`` (and ``bias_values`` when ``bias``), the layer holds those arrays
+    instead, with no seed and no generator; :meth:`from_arrays` is the short way to say so.
     """
+
+    weight: np.ndarray
+    bias: np.ndarray | None
+    seed: int | None  # as given (generator.seed is it modulo 2**64); None for given weights
+    generator: Generator | None
 
     def __init__(
         self,
@@ -91,22 +100,38 @@ class Linear:
         *,
         dtype: str = "float32",
         seed: int | None = None,
+        weight: np.ndarray | None = None,
+        bias_values: np.ndarray | None = None,
     ) -> None:
-        seed = secrets.randbits(64) if seed is None else seed
-        self.generator: Generator | None = Generator(seed)
-        self.seed = operator.index(seed)  # as given (generator.seed is it modulo 2**64)
-        self.weight, self.bias = linear_init(
-            self.generator, in_features, out_features, bias=bias, dtype=dtype
-        )
+        if weight is None:
+            if bias_values is not None:
+                raise LinexplainError(
+                    "bias_values are given without weight", "give weight= too, or neither"
+                )
+            seed = secrets.randbits(64) if seed is None else seed
+            self.generator = Generator(seed)
+            self.seed = operator.index(seed)
+            self.weight, self.bias = linear_init(
+                self.generator, in_features, out_features, bias=bias, dtype=dtype
+            )
+        else:
+            _check_given(in_features, out_features, bias, dtype, seed, weight, bias_values)
+            self.weight, self.bias = weight, bias_values
+            self.seed, self.generator = None, None
 
     @classmethod
     def from_arrays(cls, weight: np.ndarray, bias: np.ndarray | None = None) -> Linear:
         """A layer with the given weight (out × in) and bias (out,); no seed, no generator."""
         _check_params(weight, bias)
-        layer = cls.__new__(cls)
-        layer.seed, layer.generator = None, None
-        layer.weight, layer.bias = weight, bias
-        return layer
+        out_features, in_features = weight.shape
+        return cls(
+            in_features,
+            out_features,
+            bias is not None,
+            dtype=weight.dtype.name,
+            weight=weight,
+            bias_values=bias,
+        )
 
     @property
     def in_features(self) -> int:
@@ -184,6 +209,41 @@ def _check_params(weight: np.ndarray, bias: np.ndarray | None) -> None:
             f"expected bias and weight to have the same dtype, but got: "
             f"{bias.dtype.name} != {weight.dtype.name}",
             f"cast the bias, e.g. bias.astype(np.{weight.dtype.name})",
+        )
+
+
+def _check_given(
+    in_features: int,
+    out_features: int,
+    bias: bool,
+    dtype: str,
+    seed: int | None,
+    weight: np.ndarray,
+    bias_values: np.ndarray | None,
+) -> None:
+    """Given parameters must be what the other arguments of ``Linear`` say."""
+    _check_params(weight, bias_values)
+    if seed is not None:
+        raise LinexplainError(
+            f"seed={seed!r} is given with weight: a seed draws weights, these are given",
+            "leave out seed (or weight)",
+        )
+    size = (as_size(out_features, "out_features"), as_size(in_features, "in_features"))
+    if weight.shape != size:
+        raise LinexplainError(
+            f"weight has shape {weight.shape}, but (out_features, in_features) is {size}",
+            f"pass in_features={weight.shape[1]}, out_features={weight.shape[0]}",
+        )
+    if bias != (bias_values is not None):
+        raise LinexplainError(
+            f"bias={bias} but bias_values {'are' if bias_values is not None else 'are not'} given",
+            "pass bias=False for a layer without bias, or give bias_values of shape "
+            f"({weight.shape[0]},)",
+        )
+    if numpy_dtype(dtype) != weight.dtype:
+        raise LinexplainError(
+            f"dtype={dtype!r} but weight is {weight.dtype.name}",
+            f"pass dtype={weight.dtype.name!r}",
         )
 
 

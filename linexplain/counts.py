@@ -31,7 +31,7 @@ class Product:
                 coeff *= d
             else:
                 names[d] += 1
-        return cls(coeff, tuple(sorted(names.items()))) if coeff else cls(0)
+        return cls(coeff, tuple(names.items())) if coeff else cls(0)
 
     def __mul__(self, other: Product | int) -> Product:
         if isinstance(other, int):
@@ -40,7 +40,7 @@ class Product:
             return Product(0)
         powers = Counter(dict(self.powers))
         powers.update(dict(other.powers))
-        return Product(self.coeff * other.coeff, tuple(sorted(powers.items())))
+        return Product(self.coeff * other.coeff, tuple(powers.items()))
 
     __rmul__ = __mul__
 
@@ -50,7 +50,7 @@ class Product:
             return self
         if not self.coeff:
             return other
-        if self.powers != other.powers:
+        if dict(self.powers) != dict(other.powers):
             raise ValueError(f"cannot add {self} and {other} as one product")
         return Product(self.coeff + other.coeff, self.powers)
 
@@ -63,7 +63,8 @@ class Product:
         return self.coeff if self.is_int else str(self)
 
     def __str__(self) -> str:
-        # sympy's str(): the coefficient first (omitted when 1), then names in sorted order.
+        # As sympy's str() writes a product (the coefficient first, omitted when 1), but the names
+        # in the input's dim order: 9*N*C beside N*C rows.
         factors = [name if power == 1 else f"{name}**{power}" for name, power in self.powers]
         if self.coeff != 1 or not factors:
             factors.insert(0, str(self.coeff))

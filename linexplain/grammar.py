@@ -2,7 +2,14 @@
 
 A shape is comma-separated dims; each dim is a non-negative integer (``3``, ``0``) or a
 name: an ASCII letter, then letters, digits or underscores (``N``, ``batch``, ``seq_len``).
-Spaces around commas are fine. ``""`` is the 0-D shape ``()``.
+Spaces around commas and brackets are fine. ``""`` is the 0-D shape ``()``.
+
+A shape may also be pasted as Python prints one, in one pair of brackets: ``(32, 784)``,
+``[32, 784]``, ``torch.Size([32, 784])`` (or ``Size([32, 784])``, torch.Size imported by
+name), with a trailing comma allowed inside (``(3,)``); ``()``, ``[]`` and
+``torch.Size([])`` are the 0-D shape, and ``(3)`` is read as ``(3,)``. Brackets that do
+not match, nest (``((3))``, ``[[3]]``) or leave text outside them are refused, naming the
+position. ``N=2,C=4`` bindings take no brackets.
 """
 
 from __future__ import annotations
@@ -99,29 +106,135 @@ def parse_dim(text: str, where: str) -> Dim:
     return parse_name(text, where)
 
 
-def _split(text: str, what: str, example: str) -> list[str]:
+def _split(text: str, what: str) -> list[str]:
     """Split on commas, bounding the count first so huge inputs fail fast."""
     if text.count(",") >= MAX_DIMS:
         raise LinexplainError(
             f"{what} has {text.count(',') + 1} items", f"at most {MAX_DIMS} are allowed"
         )
-    stripped = text.strip()
-    if stripped[:1] in "([" and stripped[-1:] in ")]" and stripped:
-        raise LinexplainError(
-            f"{what} {_show(text)} has brackets", f"write the items bare, e.g. {example}"
-        )
     return [item.strip() for item in text.split(",")]
 
 
+_CLOSER = {"(": ")", "[": "]"}
+_OPENER = {")": "(", "]": "["}
+_SIZE_PREFIXES = ("torch.Size", "Size")  # torch.Size's repr, and the class imported by name
+_PASTED = "e.g. (32, 784), [32, 784] or torch.Size([32, 784])"
+
+
+def _match_brackets(text: str) -> dict[int, int]:
+    """Where each bracket of text closes (index -> index), refusing any that do not pair up."""
+    shown = _show(text)
+    pairs: dict[int, int] = {}
+    stack: list[int] = []
+    for i, ch in enumerate(text):
+        if ch in _CLOSER:
+            stack.append(i)
+        elif ch in _OPENER:
+            if not stack:
+                raise LinexplainError(
+                    f"input shape {shown}: {ch!r} at position {i + 1} closes nothing",
+                    f"remove it, or open it with {_OPENER[ch]!r} before the dims",
+                )
+            start = stack.pop()
+            if _CLOSER[text[start]] != ch:
+                raise LinexplainError(
+                    f"input shape {shown}: {text[start]!r} at position {start + 1} is closed "
+                    f"by {ch!r} at position {i + 1}",
+                    f"close {text[start]!r} with {_CLOSER[text[start]]!r}",
+                )
+            pairs[start] = i
+    if stack:
+        start = stack[0]
+        raise LinexplainError(
+            f"input shape {shown}: {text[start]!r} at position {start + 1} is never closed",
+            f"add {_CLOSER[text[start]]!r} after the dims",
+        )
+    return pairs
+
+
+def _unwrap(text: str) -> str:
+    """The dims inside the pasted brackets of text.
+
+    Text without brackets is all dims. A trailing comma inside the brackets is dropped.
+    """
+    pairs = _match_brackets(text)
+    shown = _show(text)
+    start = len(text) - len(text.lstrip())
+    end = len(text.rstrip())  # one past the last non-space
+    prefix = next((p for p in _SIZE_PREFIXES if text.startswith(p, start)), "")
+    open_at = _skip_spaces(text, start + len(prefix))
+    if prefix and (open_at == end or text[open_at] != "("):
+        if prefix == "Size":
+            prefix, open_at = "", start  # not Size(...): a name such as Size or Sizes
+        else:
+            raise LinexplainError(
+                f"input shape {shown}: torch.Size at position {start + 1} has no '(' after it",
+                "write torch.Size([...]) as torch prints it, e.g. torch.Size([32, 784])",
+            )
+    if not pairs:
+        return text
+    if open_at not in pairs:  # the text does not start with a bracket
+        first = min(pairs)
+        raise LinexplainError(
+            f"input shape {shown}: {text[first]!r} at position {first + 1} is inside the dims",
+            f"wrap all the dims in one pair of brackets, {_PASTED}, or in none",
+        )
+    _nothing_after(text, shown, pairs[open_at], end)
+    list_at = open_at
+    if prefix:
+        list_at = _skip_spaces(text, open_at + 1)
+        if list_at == pairs[open_at]:  # torch.Size(): the 0-D shape, as in Python
+            return ""
+        if list_at not in pairs:
+            dims = text[list_at : pairs[open_at]].strip()
+            raise LinexplainError(
+                f"input shape {shown}: {prefix}(...) at position {start + 1} holds "
+                f"{_show(dims)}, not a list",
+                f"write {prefix}([{dims if len(dims) <= 40 else '...'}])",
+            )
+        _nothing_after(text, shown, pairs[list_at], pairs[open_at])
+    nested = next((i for i in range(list_at + 1, pairs[list_at]) if text[i] in _CLOSER), None)
+    if nested is not None:
+        raise LinexplainError(
+            f"input shape {shown}: {text[nested]!r} at position {nested + 1} opens a second "
+            "pair of brackets",
+            f"a shape has one pair of brackets, {_PASTED}",
+        )
+    dims = text[list_at + 1 : pairs[list_at]].rstrip()
+    if dims.endswith(",") and dims[:-1].strip():
+        dims = dims[:-1]  # (3,) is Python's 1-tuple
+    return dims
+
+
+def _skip_spaces(text: str, i: int) -> int:
+    """The index of the first non-space at or after i (len(text) if none)."""
+    return len(text) - len(text[i:].lstrip())
+
+
+def _nothing_after(text: str, shown: str, close_at: int, end: int) -> None:
+    """Refuse anything but spaces between the bracket at close_at and end."""
+    at = _skip_spaces(text, close_at + 1)
+    if at < end:
+        raise LinexplainError(
+            f"input shape {shown}: {_show(text[at:end].strip())} at position {at + 1} follows "
+            f"the closing {text[close_at]!r} at position {close_at + 1}",
+            f"put every dim inside one pair of brackets, {_PASTED}",
+        )
+
+
 def parse_shape(text: str) -> Shape:
-    """Parse ``"N, C, 3"`` into ``("N", "C", 3)``; ``""`` is the 0-D shape ``()``."""
+    """Parse ``"N, C, 3"`` (or ``"(N, C, 3)"``, ``"torch.Size([N, C, 3])"``) into ``("N", "C", 3)``.
+
+    ``""``, ``"()"`` and ``"torch.Size([])"`` are the 0-D shape ``()``.
+    """
     if not isinstance(text, str):
         raise LinexplainError(
             f"a shape to parse must be text, got {type(text).__name__}", "e.g. 'N,C,3'"
         )
-    if not text.strip():
+    dims = _unwrap(text)
+    if not dims.strip():
         return ()
-    items = _split(text, "input shape", "N,C,3")
+    items = _split(dims, "input shape")
     shape: list[Dim] = []
     for pos, item in enumerate(items, start=1):
         where = f"input shape {_show(text)}, dim {pos} of {len(items)}"
@@ -184,8 +297,14 @@ def parse_bindings(text: str) -> dict[str, int]:
     """Parse ``"N=2, C=4"`` into ``{"N": 2, "C": 4}`` (sizes for named dims)."""
     if not text.strip():
         return {}
+    bracket = next((i for i, ch in enumerate(text) if ch in "()[]"), None)
+    if bracket is not None:
+        raise LinexplainError(
+            f"--dims {_show(text)}: {text[bracket]!r} at position {bracket + 1}",
+            "write the bindings without brackets, e.g. N=2,C=4",
+        )
     bindings: dict[str, int] = {}
-    for pos, item in enumerate(_split(text, "--dims", "N=2,C=4"), start=1):
+    for pos, item in enumerate(_split(text, "--dims"), start=1):
         where = f"--dims {_show(text)}, item {pos}"
         name, eq, value = (part.strip() for part in item.partition("="))
         if not eq:

@@ -1,4 +1,4 @@
-"""One forward pass as a PyTorch session would do it: seed, layer, input, output.
+"""A PyTorch session's numbers for a network: the forward pass, the backward pass, the check.
 
 ``forward(...)`` reproduces::
 
@@ -7,27 +7,28 @@
     x = torch.randn(*input_shape)
     y = layer(x)
 
-with NumPy (see :mod:`linexplain.torch_rng`), or uses the input and weights you give. The memory
-it needs is checked before anything is allocated.
+with NumPy (see :mod:`linexplain.torch_rng`), or uses the input and weights you give; the memory
+it needs is checked before anything is allocated. ``backward(...)`` gives what torch's autograd
+gives for ``y.backward(G)``, and :func:`finite_difference_check` checks it.
 """
 
 from __future__ import annotations
 
+import copy
+import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal
 
 import numpy as np
 
-from .core import Linear
-from .elide import MAX_SHOWN
+from .core import Linear as LinearModule
 from .errors import LinexplainError
-from .grammar import Shape, as_size
-from .shapes import ShapeReport, check_features, explain_shape, mismatch_message
-
-if TYPE_CHECKING:
-    from .symbolic import NumericExpansion
-    from .torch_rng import Generator
+from .grammar import Shape, as_int, as_size, format_shape
+from .layers import Linear, ShapeReport, check_features, explain_shape, mismatch_message
+from .network import Network
+from .torch_rng import Generator
 
 DEFAULT_BATCH = 4  # with no input given: x = torch.randn(4, in_features)
 DEFAULT_NAME_SIZE = 2  # a named dim with no --dims size
@@ -46,12 +47,13 @@ def default_max_memory() -> int:
 class Forward:
     """A layer, its input and its output, and how they were made."""
 
-    layer: Linear
+    layer: LinearModule
     x: np.ndarray
     y: np.ndarray
     seed: int
     input_shape: Shape  # as written, names kept (e.g. ("N", "C", 3))
     dims: dict[str, int] = field(default_factory=dict)  # sizes used for the names
+    defaulted: tuple[str, ...] = ()  # the names that took DEFAULT_NAME_SIZE (no size given)
     given_input: bool = False
     given_weight: bool = False
     # torch's generator after the init and the input's draws: what the next torch.randn draws
@@ -79,45 +81,22 @@ class Forward:
             "torch": self.torch_snippet(),
         }
 
-    def steps(
-        self,
-        *,
-        layer: int | None = None,
-        index_base: int = 0,
-        precision: int = 4,
-        max_terms: int = MAX_SHOWN,
-        full: bool = False,
-    ) -> NumericExpansion | None:
-        """Sample 0's outputs written out with their numbers (None when x or y is empty),
-        shortened as ``expand`` shortens its rows unless ``full``."""
-        if not (self.x.size and self.y.size):
-            return None
-        from .symbolic import expand_numbers
+    @property
+    def seed_used(self) -> bool:
+        """Whether the seed makes any number shown (not when weights and input are given)."""
+        return not (self.given_weight and self.given_input)
 
-        weight, bias = self.layer.weight, self.layer.bias
-        return expand_numbers(
-            weight,
-            bias,
-            self.x.reshape(-1, weight.shape[1])[0],
-            y=self.y.reshape(-1, weight.shape[0])[0],
-            layer=layer,
-            index_base=index_base,
-            max_terms=max_terms,
-            full=full,
-            precision=precision,
-        )
-
-    def torch_snippet(self) -> str:
-        """The PyTorch code that gives the same numbers."""
+    def torch_snippet(self, requires_grad: bool = False) -> str:
+        """The PyTorch code that gives the same numbers (``x.requires_grad_()`` before the
+        layer runs, for a backward pass)."""
         layer = self.layer
         bias = "" if layer.bias is not None or self.given_weight else ", bias=False"
         lines = ["import torch", ""]
         if self.dtype == "float64":
             lines.append("torch.set_default_dtype(torch.float64)")
-        lines += [
-            f"torch.manual_seed({self.seed})",
-            f"layer = torch.nn.Linear({layer.in_features}, {layer.out_features}{bias})",
-        ]
+        if self.seed_used:
+            lines.append(f"torch.manual_seed({self.seed})")
+        lines.append(f"layer = torch.nn.Linear({layer.in_features}, {layer.out_features}{bias})")
         if self.given_weight:
             lines.append(f"layer.weight.data = {tensor_literal(layer.weight, 'your weight')}")
             lines.append(
@@ -127,7 +106,10 @@ class Forward:
             )
         shape = ", ".join(map(str, self.x.shape))
         x = tensor_literal(self.x, "your input") if self.given_input else f"torch.randn({shape})"
-        lines += [f"x = {x}", "y = layer(x)"]
+        lines.append(f"x = {x}")
+        if requires_grad:
+            lines.append("x.requires_grad_()  # so that backward() fills x.grad")
+        lines.append("y = layer(x)")
         return "\n".join(lines)
 
 
@@ -139,8 +121,8 @@ def tensor_literal(a: np.ndarray, what: str) -> str:
 
 
 def forward(
-    out_features: int | None = None,
     in_features: int | None = None,
+    out_features: int | None = None,
     *,
     bias: bool = True,
     seed: int = 0,
@@ -197,41 +179,41 @@ def forward(
         raise LinexplainError("out_features is unknown", "give --out, or a weight")
     if weight is not None:
         check_fits_weight(written, weight.shape, dims)
-    report = explain_shape(written, out_features, in_features, bias=bias, dtype=dtype, dims=dims)
+    if in_features is None:  # read from the input's last dim, as nn.LazyLinear does
+        in_features = explain_shape(written, None, out_features, dtype=dtype, dims=dims).in_features
+    network = Network((Linear(in_features, out_features, bias),))
+    (report,) = network.walk(written, dims, dtype)
     written = report.input_shape  # sizes as Python ints
     sizes = {name: DEFAULT_NAME_SIZE for name in written if isinstance(name, str)}
     sizes |= report.bindings
     shape = tuple(sizes[d] if isinstance(d, str) else d for d in written)
     # Given weights replace an init that is still drawn: their parameters are held twice.
     copies = 2 if weight is not None else 1
-    _check_memory(
-        explain_shape(shape, out_features, bias=bias, dtype=dtype), max_memory, copies, for_backward
-    )
+    _check_memory(network.walk(shape, None, dtype)[0], max_memory, copies, for_backward)
 
     # torch draws the init even when weights are then replaced, so the input's draws follow it.
-    seeded = Linear(
-        report.in_features, out_features, bias or weight is not None, dtype=dtype, seed=seed
-    )
-    layer = seeded
+    seeded = network
+    if weight is not None and not bias:  # the replaced init is nn.Linear's default, with bias
+        seeded = Network((Linear(report.in_features, out_features, True),))
+    generator, ((w, b),) = seeded.init(seed, dtype)
+    dt = w.dtype
     if weight is not None:
-        dt = seeded.weight.dtype
-        given_bias = None if bias_values is None else _cast(bias_values, dt, "bias_values")
-        layer = Linear.from_arrays(_cast(weight, dt, "weight"), given_bias)
+        w = _cast(weight, dt, "weight")
+        b = None if bias_values is None else _cast(bias_values, dt, "bias_values")
+    layer = LinearModule.from_arrays(w, b)
     given_input = x is not None
-    if x is None:
-        assert seeded.generator is not None  # a seeded layer has its generator
-        x = seeded.generator.randn(shape, dtype)
-    x = _cast(x, seeded.weight.dtype, "x")
+    x = generator.randn(shape, dtype) if x is None else _cast(x, dt, "x")
     return Forward(
         layer=layer,
         x=x,
-        y=layer(x),
-        seed=seeded.seed,
+        y=network.layers[0].forward(x, w, b),
+        seed=as_int(seed, "seed"),
         input_shape=written,
         dims=dict(sizes),
+        defaulted=tuple(name for name in sizes if name not in report.bindings),
         given_input=given_input,
         given_weight=weight is not None,
-        generator=seeded.generator,
+        generator=generator,
     )
 
 
@@ -312,3 +294,193 @@ def _check_memory(
             f"{report.dtype}), over the limit of {limit:,}",
             "use smaller sizes, or raise --max-memory if the machine has the room",
         )
+
+
+# --- the backward pass ----------------------------------------------------------------------
+
+UpstreamSource = Literal["ones", "seed", "given"]
+FD_ENTRIES = 32
+"""How many entries of each gradient :func:`finite_difference_check` checks at most."""
+
+
+@dataclass(frozen=True)
+class Gradients:
+    """∂L/∂W, ∂L/∂b and ∂L/∂x of one forward pass, for the upstream gradient G = ∂L/∂y."""
+
+    run: Forward
+    upstream: np.ndarray  # G: y's shape and dtype
+    source: UpstreamSource  # ones (L = y.sum()), seed (torch.randn after x), or given
+    grad_weight: np.ndarray  # (out, in), layer.weight.grad
+    grad_bias: np.ndarray | None  # (out,), layer.bias.grad; None without bias
+    grad_input: np.ndarray  # x's shape, x.grad
+
+    @property
+    def loss(self) -> float:
+        """L = Σ G ⊙ y, in float64 (y.sum() when G is ones)."""
+        return float((self.upstream.astype("float64") * self.run.y).sum())
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``--json`` contract: ``run``'s keys, then the upstream and the gradients."""
+        return {
+            **self.run.as_dict(),
+            "upstream": self.upstream.tolist(),
+            "upstream_source": self.source,
+            "loss": self.loss,
+            "grad_weight": self.grad_weight.tolist(),
+            "grad_bias": None if self.grad_bias is None else self.grad_bias.tolist(),
+            "grad_input": self.grad_input.tolist(),
+            "torch": self.torch_snippet(),
+        }
+
+    def torch_snippet(self) -> str:
+        """The PyTorch code that gives the same gradients: ``run``'s, then the backward pass."""
+        run = self.run
+        lines = run.torch_snippet(requires_grad=True).splitlines()
+        if self.source == "ones":
+            lines.append("y.sum().backward()  # L = y.sum(), so G = dL/dy is all ones")
+        else:
+            if self.source == "seed":
+                shape = ", ".join(map(str, self.upstream.shape))
+                lines.append(f"g = torch.randn({shape})  # G = dL/dy: the generator's next draws")
+            else:
+                g = tensor_literal(self.upstream, "your upstream gradient")
+                lines.append(f"g = {g}" + ("" if "#" in g else "  # G = dL/dy"))
+            lines.append("y.backward(g)  # L = (g * y).sum()")
+        out, in_ = self.grad_weight.shape
+        x_shape = format_shape(tuple(run.x.shape))
+        lines.append(f"print(layer.weight.grad)  # dL/dW = G^T x: ({out}, {in_}), like W")
+        if self.grad_bias is not None:
+            lines.append(f"print(layer.bias.grad)  # dL/db = G summed over rows: ({out},), like b")
+        lines.append(f"print(x.grad)  # dL/dx = G W: {x_shape}, like x")
+        return "\n".join(lines)
+
+
+def seed_upstream(run: Forward) -> np.ndarray:
+    """``torch.randn(*y.shape)`` drawn right after the run's input, on the same generator
+    (after the input's draws, or the init's when the input was given). ``run`` is unchanged."""
+    if run.generator is None:
+        raise LinexplainError(
+            "this run has no random generator to draw the upstream gradient from",
+            "make the run with linexplain.forward(...), or give the upstream gradient",
+        )
+    return copy.deepcopy(run.generator).randn(tuple(run.y.shape), run.dtype)
+
+
+def backward(run: Forward, upstream: np.ndarray | Literal["ones", "seed"] = "ones") -> Gradients:
+    """The gradients torch's autograd gives for ``y.backward(G)``, with NumPy.
+
+    ``upstream`` is G = ∂L/∂y: ``"ones"`` (L = y.sum(), the default), ``"seed"`` (see
+    :func:`seed_upstream`) or an array of y's shape, cast to the run's dtype as torch casts it.
+    The leading dims are folded into rows as in the forward pass: two 2-D products and a sum.
+    """
+    g, source = _upstream(run, upstream)
+    grad_weight, grad_bias, grad_input = Linear.backward(run.x, run.layer.weight, run.layer.bias, g)
+    return Gradients(run, g, source, grad_weight, grad_bias, grad_input)
+
+
+def _upstream(run: Forward, upstream: Any) -> tuple[np.ndarray, UpstreamSource]:
+    """G and where it came from; a given array is checked to have y's shape."""
+    if isinstance(upstream, str):
+        if upstream == "ones":
+            return np.ones_like(run.y), "ones"
+        if upstream == "seed":
+            return seed_upstream(run), "seed"
+        raise LinexplainError(
+            f"unknown upstream gradient {upstream!r}",
+            "use ones (L = y.sum()), seed (torch.randn after x), or give an array of y's shape",
+        )
+    g = np.asarray(upstream)
+    y_shape = format_shape(tuple(run.y.shape))
+    if g.dtype.kind not in "fiu":
+        raise LinexplainError(
+            f"the upstream gradient has dtype {g.dtype}, not a number type",
+            f"give numbers: G = dL/dy is a {y_shape} array of floats",
+        )
+    if g.shape != run.y.shape:
+        raise LinexplainError(
+            f"the upstream gradient has shape {format_shape(g.shape)}, but y = layer(x) has "
+            f"shape {y_shape}",
+            f"G = dL/dy has y's shape: give a {y_shape} array",
+        )
+    return g.astype(run.y.dtype), "given"
+
+
+def finite_difference_check(
+    grads: Gradients, *, eps: float = 1e-3, max_entries: int = FD_ENTRIES, seed: int = 0
+) -> float:
+    """The largest error of ``grads`` against central finite differences.
+
+    The error of an entry is |numeric − analytic| / max(1, |analytic|): absolute for gradients
+    up to 1, relative above. In float64, for L = Σ G ⊙ y: each checked entry θ is nudged by
+    ±eps·max(1, |θ|) and L evaluated again (only the outputs the entry feeds: a weight or bias
+    entry of output i feeds y[:, i], an input row feeds y[s, :]; the rest of L does not change).
+    L is linear in each entry, so any step gives the derivative up to rounding. At most
+    ``max_entries`` entries per gradient are checked, drawn at random with ``seed``, so a check
+    costs O(max_entries · (rows + out) · in).
+    """
+    if not (isinstance(eps, (int, float)) and 0 < eps < math.inf):
+        raise LinexplainError(f"eps must be a positive number (got {eps!r})", "the default is 1e-3")
+    max_entries = as_int(max_entries, "max_entries")
+    if max_entries < 1:
+        raise LinexplainError(
+            f"max_entries must be a whole number >= 1 (got {max_entries!r})",
+            f"the default is {FD_ENTRIES}",
+        )
+    run = grads.run
+    f64 = np.float64
+    weight = run.layer.weight.astype(f64)
+    bias = None if run.layer.bias is None else run.layer.bias.astype(f64)
+    out, in_ = weight.shape
+    rows = math.prod(run.x.shape[:-1])
+    x = run.x.reshape(rows, in_).astype(f64)
+    g = grads.upstream.reshape(rows, out).astype(f64)
+    b = np.zeros(out) if bias is None else bias
+    rng = np.random.default_rng(seed)
+    errors = [0.0]
+
+    def check(numeric: np.ndarray, analytic: np.ndarray) -> None:
+        if numeric.size:
+            analytic = analytic.astype(f64)
+            errors.append(float((np.abs(numeric - analytic) / np.maximum(1, abs(analytic))).max()))
+
+    # ∂L/∂w_ij: L restricted to output column i is Σ_s g_si (x_s · w_i + b_i).
+    i, j = _pick(rng, (out, in_), max_entries)
+    check(
+        _central(lambda w: (g[:, i] * (x @ w.T + b[i])).sum(axis=0), weight[i], j, eps),
+        grads.grad_weight[i, j],
+    )
+    # ∂L/∂b_i: the same column, nudging b_i.
+    if grads.grad_bias is not None:
+        (i,) = _pick(rng, (out,), max_entries)
+        column = x @ weight[i].T  # rows × picked
+        check(
+            _central(lambda c: (g[:, i] * (column + c[:, 0])).sum(axis=0), b[i, None], 0, eps),
+            grads.grad_bias[i],
+        )
+    # ∂L/∂x_sj: L restricted to sample row s is Σ_i g_si (w_i · x_s + b_i).
+    s, j = _pick(rng, (rows, in_), max_entries)
+    check(
+        _central(lambda xs: (g[s] * (xs @ weight.T + b)).sum(axis=1), x[s], j, eps),
+        grads.grad_input.reshape(rows, in_)[s, j],
+    )
+    return float(np.max(errors))  # nan (a gradient that overflowed) is the largest error
+
+
+def _pick(rng: np.random.Generator, shape: tuple[int, ...], most: int) -> tuple[np.ndarray, ...]:
+    """The indices of up to ``most`` distinct entries of an array of ``shape``, at random."""
+    size = math.prod(shape)
+    flat = rng.choice(size, size=min(size, most), replace=False)
+    return np.unravel_index(flat, shape)
+
+
+def _central(
+    loss: Callable[[np.ndarray], np.ndarray], at: np.ndarray, cols: Any, eps: float
+) -> np.ndarray:
+    """(loss(at + h·e) − loss(at − h·e)) / 2h for each row of ``at``, e the unit vector at that
+    row's column in ``cols`` and h = eps·max(1, |entry|): one nudged entry per row, all rows in
+    one product."""
+    picked = np.arange(len(at)), cols
+    h = eps * np.maximum(1, abs(at[picked]))  # a step that is not lost in a large entry
+    step = np.zeros_like(at)
+    step[picked] = h
+    return (loss(at + step) - loss(at - step)) / (2 * h)

@@ -26,7 +26,7 @@ import numpy as np
 from linexplain.errors import LinexplainError
 from linexplain.grammar import as_int, as_size
 
-DTYPES = {"float32": np.dtype(np.float32), "float64": np.dtype(np.float64)}
+DTYPES: dict[str, np.dtype] = {"float32": np.dtype(np.float32), "float64": np.dtype(np.float64)}
 SEED_MIN = -(2**63)
 SEED_MAX = 2**64 - 1
 # torch.randn switches from one-at-a-time Box–Muller to blocks of 16 at this size.
@@ -190,8 +190,8 @@ def _box_muller_16(u: np.ndarray) -> np.ndarray:
 
 def _fma(a: np.ndarray, b: float, c: float, dt: np.dtype) -> np.ndarray:
     """a*b + c rounded once to dt; a (float64 array), b and c hold dt values."""
-    ph, pl = _two_prod(a, np.float64(b))
-    th, tl = _two_sum(np.float64(c), ph)
+    ph, pl = _two_prod(a, np.asarray(b, dtype=np.float64))
+    th, tl = _two_sum(np.asarray(c, dtype=np.float64), ph)
     v = _add_odd(tl, pl)
     if dt == np.float64:
         return th + v

@@ -1,19 +1,28 @@
-"""The last-dim rule of ``nn.Linear``, with exact counts and memory (pure Python ints).
+"""Layers: one small unit per layer kind, each with the same interface.
 
-``nn.Linear(in, out)`` maps an input of shape ``(*, in)`` to ``(*, out)``: only the last dim
-changes. Every count is the product of the leading dims times a constant, so a count is a
-:class:`Product` — an exact int, or an int times named dims like ``9*C*N`` — built without sympy,
-so that ``linexplain shape`` starts fast.
+A kind knows its output shape (``nn.Linear`` maps ``(*, in)`` to ``(*, out)``: only the last dim
+changes), its parameters and counts (exact :class:`~linexplain.counts.Product` s), its forward and
+backward passes (NumPy), its equations (sympy) and its PyTorch code. Importing this module loads
+neither NumPy nor sympy: each is imported by the method that needs it. ``Linear`` is the first
+kind.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .counts import DTYPE_BYTES, Product, product_as_written
 from .errors import LinexplainError
 from .grammar import Dim, Shape, as_size, check_shape, format_shape
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .equations import Expansion, GradForms
+    from .torch_rng import Generator
+    from .view import View
 
 
 def dim_roles(rank: int) -> list[str]:
@@ -130,7 +139,10 @@ class ShapeReport:
             "memory": {key: val.value() for key, val in self.memory().items()},
             "bindings": dict(self.bindings),
             "in_features_inferred": self.in_features_inferred,
-            "dim_roles": [{"dim": d, "role": role} for d, role in self.reading],
+            "dim_roles": [
+                {"index": index, "size": d, "role": role}
+                for index, (d, role) in enumerate(self.reading)
+            ],
             "other_tools": {
                 "torchinfo_mult_adds": self.torchinfo_mult_adds.value(),
                 "torch_flop_counter_flops": self.torch_flop_counter.value(),
@@ -162,8 +174,8 @@ def mismatch_message(input_shape: Shape, in_features: int, out_features: int) ->
 
 def explain_shape(
     input_shape: Shape,
+    in_features: int | None,
     out_features: int,
-    in_features: int | None = None,
     *,
     bias: bool = True,
     dtype: str = "float32",
@@ -171,7 +183,8 @@ def explain_shape(
 ) -> ShapeReport:
     """Apply the last-dim rule ``(*, in) -> (*, out)`` to ``input_shape``.
 
-    ``in_features`` may be None when the last dim is a size (like ``nn.LazyLinear``).
+    ``in_features`` may be None when the last dim is a size (like ``nn.LazyLinear``); the two
+    sizes come in ``nn.Linear``'s order.
     ``dims`` gives sizes to named dims; a named last dim is bound to ``in_features``.
     Raises :class:`LinexplainError` with torch's own message when torch would refuse.
     """
@@ -237,3 +250,154 @@ def explain_shape(
         bindings=bindings,
         bound_by_in=bound_by_in,
     )
+
+
+@dataclass(frozen=True)
+class Linear:
+    """``nn.Linear(in_features, out_features, bias)`` as a layer kind: y = x Wᵀ + b."""
+
+    in_features: int
+    out_features: int
+    bias: bool = True
+
+    def __post_init__(self) -> None:
+        in_features, out_features = check_features(self.in_features, self.out_features)
+        object.__setattr__(self, "in_features", in_features)
+        object.__setattr__(self, "out_features", out_features)
+        if not isinstance(self.bias, bool):
+            raise LinexplainError(
+                f"bias must be True or False, got {self.bias!r}", "e.g. bias=False"
+            )
+
+    @property
+    def module(self) -> str:
+        """The module as ``print(model)`` shows it."""
+        return (
+            f"Linear(in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias})"
+        )
+
+    @property
+    def torch_code(self) -> str:
+        """The expression that builds it: ``torch.nn.Linear(3, 2)``."""
+        bias = "" if self.bias else ", bias=False"
+        return f"torch.nn.Linear({self.in_features}, {self.out_features}{bias})"
+
+    @property
+    def params(self) -> int:
+        return self.out_features * self.in_features + (self.out_features if self.bias else 0)
+
+    def walk(
+        self, input_shape: Shape, dims: dict[str, int] | None = None, dtype: str = "float32"
+    ) -> ShapeReport:
+        """What the layer does to ``input_shape``, checked as torch checks it."""
+        return explain_shape(
+            input_shape, self.in_features, self.out_features, bias=self.bias, dtype=dtype,
+            dims=dims,
+        )  # fmt: skip
+
+    def init(self, generator: Generator, dtype: str) -> tuple[np.ndarray, np.ndarray | None]:
+        """The weight and bias ``nn.Linear`` draws from ``generator``."""
+        from .torch_rng import linear_init
+
+        return linear_init(
+            generator, self.in_features, self.out_features, bias=self.bias, dtype=dtype
+        )
+
+    @staticmethod
+    def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+        """y = x Wᵀ + b over the last dim of x."""
+        from .core import linear
+
+        return linear(x, weight, bias)
+
+    @staticmethod
+    def backward(
+        x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, g: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """∂L/∂W = Gᵀ x, ∂L/∂b = G summed over rows, ∂L/∂x = G W, for G = ∂L/∂y.
+
+        The leading dims are folded into rows as in the forward pass: two 2-D products and a sum.
+        """
+        import numpy as np
+
+        out, in_ = weight.shape
+        rows = math.prod(x.shape[:-1])  # a 1-D input is one row
+        g2, x2 = g.reshape(rows, out), x.reshape(rows, in_)
+        grad_bias = None if bias is None else g2.sum(axis=0)
+        return np.ascontiguousarray(g2.T @ x2), grad_bias, (g2 @ weight).reshape(x.shape)
+
+    def equations(self, view: View) -> Expansion:
+        """Every output written out (sympy), elided as ``view`` says."""
+        from .equations import expand
+
+        return expand(self.in_features, self.out_features, self.bias, view)
+
+    def grad_equations(self, samples: int, view: View) -> GradForms:
+        """The gradients written out for ``samples`` rows (sympy)."""
+        from .equations import grad_forms
+
+        return grad_forms(self.in_features, self.out_features, samples, self.bias, view)
+
+
+@dataclass(frozen=True)
+class GradShapes:
+    """The shapes of G = ∂L/∂y and of the three gradients, and what computing them costs."""
+
+    report: ShapeReport  # the forward pass (``explain_shape``)
+
+    @property
+    def upstream_shape(self) -> Shape:
+        """G = ∂L/∂y has y's shape ``(*, out)``."""
+        return self.report.output_shape
+
+    @property
+    def grad_weight_shape(self) -> tuple[int, int]:
+        """∂L/∂W = Gᵀ X is (out × rows)(rows × in) = out × in: W's shape."""
+        return self.report.weight_shape
+
+    @property
+    def grad_bias_shape(self) -> tuple[int] | None:
+        """∂L/∂b, G summed over rows, is (out,): b's shape (None without bias)."""
+        return self.report.bias_shape
+
+    @property
+    def grad_input_shape(self) -> Shape:
+        """∂L/∂x = G W is (rows × out)(out × in) = rows × in, unfolded to x's shape ``(*, in)``."""
+        return self.report.input_shape
+
+    @property
+    def grad_weight_macs(self) -> Product:
+        """Gᵀ X: rows · in · out multiply-accumulates."""
+        return self.report.macs
+
+    @property
+    def grad_input_macs(self) -> Product:
+        """G W: rows · in · out multiply-accumulates."""
+        return self.report.macs
+
+    @property
+    def grad_bias_adds(self) -> Product:
+        """Summing G's rows: rows · out adds (0 without bias)."""
+        return self.report.bias_adds
+
+    @property
+    def backward_macs(self) -> Product:
+        """Both products: 2 × the forward's MACs."""
+        return self.grad_weight_macs + self.grad_input_macs
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON: the shapes (names kept) and the counts (ints, or sympy-style strings)."""
+        r = self.report
+        return {
+            "upstream_shape": list(self.upstream_shape),
+            "grad_weight_shape": list(self.grad_weight_shape),
+            "grad_bias_shape": None if self.grad_bias_shape is None else list(self.grad_bias_shape),
+            "grad_input_shape": list(self.grad_input_shape),
+            "rows": r.rows.value(),
+            "grad_weight_macs": self.grad_weight_macs.value(),
+            "grad_input_macs": self.grad_input_macs.value(),
+            "grad_bias_adds": self.grad_bias_adds.value(),
+            "backward_macs": self.backward_macs.value(),
+            "forward_macs": r.macs.value(),
+        }

@@ -1,0 +1,324 @@
+"""The command line: thin Typer commands over the library.
+
+Each command builds a request from its options (:mod:`linexplain.cli.request`), asks the library
+for a document (:mod:`linexplain.explain`) and writes it (:mod:`linexplain.output`). numpy and
+sympy are imported only by the commands that need them, so ``shape``, ``--help`` and TAB
+completion start fast.
+"""
+
+import os
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from .. import __version__
+from .. import explain as library
+from ..errors import LinexplainError
+from ..output import write
+from ..terminal import use_rich
+from .options import (
+    Base,
+    Bias,
+    BiasValues,
+    Check,
+    Dims,
+    Form,
+    FormatOption,
+    FormOption,
+    Full,
+    IndexBase,
+    Input,
+    InputFile,
+    InputShape,
+    InFeatures,
+    Json,
+    Layer,
+    MaxMemory,
+    MaxTerms,
+    MemoryDType,
+    MemoryType,
+    NumberDType,
+    NumberType,
+    OutFeatures,
+    Precision,
+    Save,
+    Seed,
+    Steps,
+    Upstream,
+    Weight,
+    WeightFile,
+)
+from .request import build
+
+# --- error handling --------------------------------------------------------------------------
+
+
+def _fail(message: str) -> None:
+    print(f"linexplain: error: {message}", file=sys.stderr)
+
+
+def _run_safely(run: Callable[[], Any], debug: bool, command_path: str) -> int:
+    """Run the CLI; bad input exits 2 with one line on stderr, never a traceback.
+
+    ``command_path`` names the command for usage errors that click reports without one.
+    """
+    try:
+        with warnings.catch_warnings():
+            if not debug:  # NumPy's overflow warnings: the numbers show inf or nan themselves
+                warnings.simplefilter("ignore", RuntimeWarning)
+            code = run()
+        sys.stdout.flush()
+        return code if isinstance(code, int) else 0
+    except LinexplainError as error:
+        _fail(str(error))
+        return error.exit_code
+    except typer.TyperException as error:  # click's usage errors: unknown option, bad value
+        context = getattr(error, "ctx", None)
+        where = context.command_path if context else command_path
+        hint = f" — hint: see '{where} --help'" if error.exit_code == 2 else ""
+        _fail(error.format_message().replace("\n", " ") + hint)
+        return error.exit_code
+    except (KeyboardInterrupt, typer.Abort):
+        return 130
+    except BrokenPipeError:
+        # The reader went away (| head): say nothing, and stop Python's own flush from failing.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception as error:
+        if debug:
+            raise
+        _fail(
+            f"internal error ({type(error).__name__}: {error}); "
+            "rerun with --debug for the traceback"
+        )
+        return 1
+
+
+class _Group(TyperGroup):
+    """The command group, with linexplain's error handling around every run."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        args = list(sys.argv[1:] if args is None else args) or ["--help"]
+        debug = "--debug" in args or os.environ.get("LINEXPLAIN_DEBUG", "") not in ("", "0")
+        prog_name = prog_name or "linexplain"
+        command = next((arg for arg in args if not arg.startswith("-")), None)
+        code = _run_safely(
+            lambda: super(_Group, self).main(
+                args, prog_name, complete_var, standalone_mode=False, **extra
+            ),
+            debug,
+            f"{prog_name} {command}" if command in self.commands else prog_name,
+        )
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="linexplain",
+    help="Explain PyTorch's nn.Linear: output shapes, every output written out, real numbers.",
+    epilog="Exit codes: 0 ok, 2 bad input or usage, 1 internal error (rerun with --debug).",
+    pretty_exceptions_enable=False,
+    # Boxes and colours in --help only on a terminal; plain text when piped or NO_COLOR is set.
+    rich_markup_mode="rich" if use_rich(sys.stdout) else None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _examples(*lines: str) -> str:
+    """An epilog of example command lines, kept unwrapped."""
+    return "Examples:\n\n\b\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"linexplain {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of an internal error.")
+    ] = False,
+) -> None:
+    """Explain PyTorch's nn.Linear: shapes (the last-dim rule), equations, and real numbers."""
+
+
+# --- the commands ----------------------------------------------------------------------------
+
+
+@app.command(
+    epilog=_examples(
+        "linexplain explain",
+        "linexplain explain --in 4 --out 2 --input-shape batch,4 --dims batch=3 --seed 1",
+        "linexplain explain --format markdown > lesson.md",
+        "linexplain explain --json",
+    )
+)
+def explain(
+    in_features: InFeatures = None,
+    out_features: OutFeatures = 3,
+    bias: Bias = True,
+    layer: Layer = 2,
+    input_shape: InputShape = None,
+    dims: Dims = "",
+    seed: Seed = 0,
+    dtype: NumberDType = NumberType.float32,
+    index_base: Base = IndexBase.one,
+    max_terms: MaxTerms = 8,
+    precision: Precision = 4,
+    format_: FormatOption = None,
+    max_memory: MaxMemory = None,
+    json: Json = False,
+) -> None:
+    """The whole post in one go: the layer, its shapes, its equations and PyTorch's numbers
+    (the post's 3 -> 3 layer, layer 2, on an (N, C, 3) input unless told otherwise)."""
+    request, fmt = build(**locals())
+    write(library.explain(request), fmt)
+
+
+@app.command(
+    epilog=_examples(
+        "linexplain shape --in 3 --out 3 --input-shape N,C,3",
+        "linexplain shape --out 3072 -s 16,197,768 --json",
+        "linexplain shape --out 10 -s 'torch.Size([32, 784])'",
+    )
+)
+def shape(
+    input_shape: InputShape,
+    out_features: OutFeatures,
+    in_features: InFeatures = None,
+    bias: Bias = True,
+    dtype: MemoryDType = MemoryType.float32,
+    dims: Dims = "",
+    format_: FormatOption = None,
+    json: Json = False,
+) -> None:
+    """What shape comes out of nn.Linear and why: the last-dim rule, counts and memory."""
+    request, fmt = build(piped="pretty", **locals())
+    write(library.shape(request), fmt)
+
+
+@app.command(
+    epilog=_examples(
+        "linexplain expand --in 3 --out 3 --layer 2",
+        "linexplain expand --in 4096 --out 4096 --form matrix",
+        "linexplain expand --in 3 --out 2 --format latex --index-base 0",
+        "linexplain expand --in 3 --out 2 --seed 0",
+    )
+)
+def expand(
+    out_features: OutFeatures = None,
+    in_features: InFeatures = None,
+    bias: Bias = True,
+    layer: Layer = None,
+    index_base: Base = IndexBase.one,
+    form: FormOption = Form.all,
+    format_: FormatOption = None,
+    max_terms: MaxTerms = 8,
+    full: Full = False,
+    input_shape: InputShape = None,
+    seed: Seed = None,
+    weight_file: WeightFile = None,
+    dtype: NumberDType = NumberType.float32,
+    precision: Precision = 4,
+    max_memory: MaxMemory = None,
+    json: Json = False,
+) -> None:
+    """What every output is made of: z_i = Σ_j w_ij x_j + b_i, written out by sympy (with
+    --seed or --weight-file, the scalar form with those numbers too)."""
+    request, fmt = build(**locals())
+    write(library.expand(request), fmt)
+
+
+@app.command(
+    name="run",
+    epilog=_examples(
+        "linexplain run --in 3 --out 2 --seed 0 --input-shape 4,3 --steps",
+        "linexplain run --out 2 --input '[[1, 2, 3], [4, 5, 6]]' --json",
+        "linexplain run --weight-file layer.npz --input-file x.csv --save y.npy",
+    ),
+)
+def run_command(
+    out_features: OutFeatures = None,
+    in_features: InFeatures = None,
+    bias: Bias = True,
+    seed: Seed = 0,
+    dtype: NumberDType = NumberType.float32,
+    input_shape: InputShape = None,
+    dims: Dims = "",
+    input_: Input = None,
+    input_file: InputFile = None,
+    weight: Weight = None,
+    bias_values: BiasValues = None,
+    weight_file: WeightFile = None,
+    steps: Steps = False,
+    layer: Layer = None,
+    index_base: Base = IndexBase.one,
+    max_terms: MaxTerms = 8,
+    precision: Precision = 4,
+    format_: FormatOption = None,
+    save: Save = None,
+    max_memory: MaxMemory = None,
+    json: Json = False,
+) -> None:
+    """The real numbers: a NumPy Linear with PyTorch's own weights for --seed, run on an input."""
+    request, fmt = build(piped="pretty", **locals())
+    doc = library.run(request)
+    if save is not None:
+        from ..arrays import save_array
+
+        save_array(save, doc.result.y)
+    write(doc, fmt)
+
+
+@app.command(
+    epilog=_examples(
+        "linexplain grad --in 3 --out 2 --seed 0 --input-shape 4,3",
+        "linexplain grad --in 3 --out 2 --upstream seed --check",
+        "linexplain grad --out 2 --input '[[1, 2, 3]]' --upstream g.npy --json",
+    )
+)
+def grad(
+    out_features: OutFeatures = None,
+    in_features: InFeatures = None,
+    bias: Bias = True,
+    seed: Seed = 0,
+    dtype: NumberDType = NumberType.float32,
+    input_shape: InputShape = None,
+    dims: Dims = "",
+    input_: Input = None,
+    input_file: InputFile = None,
+    weight: Weight = None,
+    bias_values: BiasValues = None,
+    weight_file: WeightFile = None,
+    upstream: Upstream = "ones",
+    check: Check = False,
+    layer: Layer = None,
+    index_base: Base = IndexBase.one,
+    max_terms: MaxTerms = 8,
+    precision: Precision = 4,
+    format_: FormatOption = None,
+    max_memory: MaxMemory = None,
+    json: Json = False,
+) -> None:
+    """The backward pass: dL/dW, dL/db and dL/dx, their shapes, formulas and numbers."""
+    request, fmt = build(**locals())
+    write(library.grad(request), fmt)

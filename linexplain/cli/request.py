@@ -1,0 +1,138 @@
+"""From options to a :class:`~linexplain.request.Request`: text parsed, files read, defaults
+chosen, options that exclude each other refused — once, at the edge."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from typing import Any
+
+from ..errors import LinexplainError
+from ..request import Request
+from ..terminal import use_rich
+from .options import UPSTREAMS
+
+
+def _value(option: Any) -> Any:
+    return option.value if isinstance(option, Enum) else option
+
+
+def _one_of(**options: object) -> None:
+    """Refuse two options that each give the same thing."""
+    given = [name for name, value in options.items() if value is not None]
+    if len(given) > 1:
+        raise LinexplainError(
+            f"{' and '.join(given)} both give the same thing",
+            f"give only one of {', '.join(options)}",
+        )
+
+
+def _layer(value: int | None) -> int | None:
+    """The (l) superscript: None for no option or -1."""
+    if value is not None and value < -1:
+        raise LinexplainError(
+            f"--layer {value} is not a layer number", "use 0 or more, or -1 for none"
+        )
+    return None if value in (None, -1) else value
+
+
+def output_format(format_: Any, json: bool, piped: str) -> str:
+    """json, or the format asked for, or ``pretty`` on a terminal and ``piped`` elsewhere."""
+    if json:
+        return "json"
+    if format_ is not None:
+        return str(_value(format_))
+    return "pretty" if use_rich(sys.stdout) else piped
+
+
+def build(piped: str = "ascii", **options: Any) -> tuple[Request, str]:
+    """The request the options describe, and the output format.
+
+    ``options`` are a command's parameters by name (``format_``, ``input_``, ``json`` …);
+    ``piped`` is the format when the output is not a terminal.
+    """
+    from ..grammar import parse_bindings, parse_bytes, parse_shape
+    from ..layers import check_features
+    from ..view import View
+
+    o = {name: _value(value) for name, value in options.items()}
+    in_features, out_features = check_features(o.get("in_features"), o.get("out_features"))
+    _one_of(**{"--input": o.get("input_"), "--input-file": o.get("input_file"),
+               "--input-shape": o.get("input_shape")})  # fmt: skip
+    _one_of(**{"--weight": o.get("weight"), "--weight-file": o.get("weight_file")})
+    if o.get("bias_values") is not None and o.get("weight") is None:
+        raise LinexplainError("--bias-values needs --weight", "give --weight too")
+    upstream = o.get("upstream", "ones")
+    if upstream == "-" and o.get("input_file") == "-":
+        raise LinexplainError(
+            "--input-file - and --upstream - cannot both read stdin",
+            "save one of them to a file, e.g. --upstream g.npy",
+        )
+    view = View(
+        index_base=int(o.get("index_base", 1)),
+        layer=_layer(o.get("layer")),
+        max_terms=o.get("max_terms", 8),
+        full=o.get("full", False),
+        precision=o.get("precision", 4),
+        format=o.get("format_") or "pretty",
+    )
+    dtype = o.get("dtype", "float32")
+    shape = o.get("input_shape")
+    max_memory = o.get("max_memory")
+    arrays, notes = _arrays(o, dtype)
+    if upstream not in UPSTREAMS:
+        arrays["upstream"], more = _upstream(upstream, dtype)
+        notes += more
+    request = Request(
+        in_features=in_features,
+        out_features=out_features,
+        bias=o.get("bias", True),
+        input_shape=None if shape is None else parse_shape(shape),
+        dims=parse_bindings(o.get("dims", "")),
+        dtype=dtype,
+        seed=o.get("seed"),
+        max_memory=None if max_memory is None else parse_bytes(max_memory),
+        view=view,
+        form=o.get("form", "all"),
+        steps=o.get("steps", False),
+        upstream=arrays.pop("upstream", upstream),
+        check=o.get("check", False),
+        notes=tuple(notes),
+        **arrays,
+    )
+    return request, output_format(o.get("format_"), o.get("json", False), piped)
+
+
+def _arrays(o: dict[str, Any], dtype: str) -> tuple[dict[str, Any], list[str]]:
+    """The input and weights the options give, read (never evaluated)."""
+    if not any(o.get(k) is not None for k in ("input_", "input_file", "weight", "weight_file")):
+        return {}, []
+    from ..arrays import load_weights, parse_array, read_array
+
+    found: dict[str, Any] = {}
+    notes: list[str] = []
+    if o.get("input_") is not None:
+        found["x"] = parse_array(o["input_"], "--input", dtype)
+    elif o.get("input_file") is not None:
+        found["x"], more = read_array(o["input_file"], dtype)
+        notes += more
+    if o.get("weight") is not None:
+        found["weight"] = parse_array(o["weight"], "--weight", dtype)
+        if o.get("bias_values") is not None:
+            found["bias_values"] = parse_array(o["bias_values"], "--bias-values", dtype)
+    elif o.get("weight_file") is not None:
+        found["weight"], found["bias_values"] = load_weights(o["weight_file"], dtype)
+    return found, notes
+
+
+def _upstream(upstream: str, dtype: str) -> tuple[Any, list[str]]:
+    """G from a file named by --upstream."""
+    from ..arrays import is_array_file, read_array
+
+    if upstream != "-" and not is_array_file(upstream):
+        raise LinexplainError(
+            f"--upstream {upstream!r} is neither ones, seed, nor a .npy/.csv/.txt/.json file",
+            "use --upstream ones (L = y.sum()), --upstream seed, or a file holding G",
+        )
+    array, notes = read_array(upstream, dtype)
+    return array, list(notes)

@@ -1,0 +1,51 @@
+"""One writer per format, each printing a :class:`~linexplain.document.Doc` its own way.
+
+``text`` writes plain unicode or ASCII and, on a terminal, styled text fitting its width;
+``latex`` and ``markdown`` write the whole document for notes; ``json`` writes its data. Each
+writer imports what it needs when it runs: a document without maths never loads sympy.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from typing import TextIO
+
+from ..document import Doc
+from ..terminal import use_rich
+
+
+def write(doc: Doc, fmt: str, stream: TextIO | None = None) -> None:
+    """Write ``doc`` in ``fmt``: json, latex, markdown, pretty or ascii (rich on a terminal)."""
+    stream = stream or sys.stdout
+    if fmt == "json":
+        from .json import write_json
+
+        write_json(doc.data, stream)
+    elif fmt == "latex":
+        from .latex import latex
+
+        stream.write(latex(doc))
+    elif fmt == "markdown":
+        from .markdown import markdown
+
+        stream.write(markdown(doc))
+    elif fmt == "pretty" and use_rich(stream):
+        from .terminal import write_rich
+
+        write_rich(doc, stream)
+    else:
+        from .text import plain
+
+        stream.write(plain(doc, "ascii" if fmt == "ascii" else "text"))
+
+
+def render(doc: Doc, fmt: str = "pretty") -> str:
+    """``doc`` written in ``fmt`` as a string (plain text, never terminal styles)."""
+    if fmt == "pretty":
+        from .text import plain
+
+        return plain(doc)
+    stream = io.StringIO()
+    write(doc, fmt, stream)
+    return stream.getvalue()

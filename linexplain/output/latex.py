@@ -1,0 +1,107 @@
+"""LaTeX: the whole document as a fragment for notes — sections, prose, tables, display maths."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..document import Code, Doc, Eq, Lines, Math, Notes, Sym, Table, Tensor, Text
+
+_TEXT_SIGNS = {
+    "×": r"$\times$", "·": r"$\cdot$", "⋅": r"$\cdot$", "ᵀ": r"$^{T}$", "→": r"$\to$",
+    "Σ": r"$\Sigma$", "∂": r"$\partial$", "−": "$-$", "≈": r"$\approx$", "…": r"\dots{}",
+    "⋯": r"$\cdots$", "⋮": r"$\vdots$", "⋱": r"$\ddots$", "━": "",
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+}  # fmt: skip
+_MATH_SIGNS = {
+    "×": r"\times ", "·": r"\cdot ", "⋅": r"\cdot ", "→": r"\to ", "…": r"\dots",
+    "⋯": r"\cdots", "−": "-",
+}  # fmt: skip
+
+
+def prose(t: Text) -> str:
+    """Prose in LaTeX's text mode: its signs as maths, special characters escaped."""
+    out = []
+    for part in t:
+        if isinstance(part, Sym):
+            from .math import MathPrinter
+
+            out.append(f"${MathPrinter(part.notation, 'latex').expr(part.expr)}$")
+        else:
+            out.append("".join(_TEXT_SIGNS.get(ch, ch) for ch in part))
+    return "".join(out).strip()
+
+
+def _math_prose(t: Text) -> str:
+    """Prose inside maths (the range of an index): signs as commands."""
+    return "".join(_MATH_SIGNS.get(ch, ch) for part in t if isinstance(part, str) for ch in part)
+
+
+def aligned(lines: list[str]) -> str:
+    """LaTeX lines as one maths expression."""
+    if len(lines) == 1:
+        return lines[0].replace("&", "")
+    return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
+
+
+def _line(printer: Any, row: Eq) -> str:
+    line = f"{printer.expr(row.lhs)} &= {printer.expr(row.rhs, row.numbers)}"
+    if row.value is not None:
+        line += f" = {printer.value(row.value)}"
+    if row.where:
+        line += rf", \quad {_math_prose(row.where)}"
+    return line
+
+
+def math_latex(block: Math) -> str:
+    """A maths block as one LaTeX expression (``aligned`` when it has several lines)."""
+    from .math import MathPrinter
+
+    printer = MathPrinter(block.notation, "latex", block.precision)
+    return aligned([r"\vdots" if row is None else _line(printer, row) for row in block.rows])
+
+
+def row_latex(row: Eq, notation: Any, precision: int = 4) -> str:
+    """One row as ``lhs = rhs``."""
+    from .math import MathPrinter
+
+    return _line(MathPrinter(notation, "latex", precision), row).replace("&", "")
+
+
+def _table(table: Table) -> list[str]:
+    rows = ([table.header] if table.header else []) + table.rows
+    columns = max((len(row) for row in rows), default=1)
+    spec = "l" + ("r" if table.numeric else "l") * (columns - 1)
+    lines = [rf"\begin{{tabular}}{{{spec}}}"]
+    for number, row in enumerate(rows):
+        lines.append(" & ".join(prose((cell,)) for cell in row) + r" \\")
+        if table.header and number == 0:
+            lines.append(r"\hline")
+    return [*lines, r"\end{tabular}"]
+
+
+def latex(doc: Doc) -> str:
+    """The document as LaTeX (amsmath for ``aligned``)."""
+    from .text import tensor_table
+
+    out = [f"% linexplain: {prose(doc.title)}"]
+    out += [rf"\section*{{{prose(doc.title)}}}"]
+    if doc.summary:
+        out += [prose(doc.summary)]
+    for section in doc.sections:
+        heading = "section" if section.part else "subsection"
+        out += ["", rf"\{heading}*{{{prose(section.title)}}}"]
+        for block in section.blocks:
+            if isinstance(block, Tensor):
+                block = tensor_table(block)
+            if isinstance(block, Table):
+                out += _table(block)
+            elif isinstance(block, Math):
+                out += ["\\[", math_latex(block), "\\]"]
+            elif isinstance(block, Code):
+                out += ["\\begin{verbatim}", block.code, "\\end{verbatim}"]
+            elif isinstance(block, Notes):
+                out += [rf"\emph{{{prose(line)}}}\par" for line in block.lines]
+            elif isinstance(block, Lines):
+                out += [prose(line) + r"\par" for line in block.lines]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,55 @@
+"""Markdown: headings, prose, pipe tables, ``$$`` maths (GitHub and Jupyter render it), code."""
+
+from __future__ import annotations
+
+from ..document import Code, Doc, Lines, Math, Notes, Sym, Table, Tensor, Text
+
+_ESCAPE = str.maketrans({ch: "\\" + ch for ch in "\\*_|`<>[]"})
+
+
+def prose(t: Text) -> str:
+    """Prose in Markdown: unicode signs kept, Markdown's own characters escaped, maths in $…$."""
+    out = []
+    for part in t:
+        if isinstance(part, Sym):
+            from .math import MathPrinter
+
+            out.append(f"${MathPrinter(part.notation, 'latex').expr(part.expr)}$")
+        else:
+            out.append(part.translate(_ESCAPE))
+    return "".join(out).strip()
+
+
+def _table(table: Table) -> list[str]:
+    header = table.header or ("",) * max((len(row) for row in table.rows), default=1)
+    align = ["---"] + (["---:" if table.numeric else "---"] * (len(header) - 1))
+    lines = ["| " + " | ".join(prose((c,)) for c in header) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(prose((c,)) for c in row) + " |" for row in table.rows]
+    return lines
+
+
+def markdown(doc: Doc) -> str:
+    """The document as Markdown."""
+    from .latex import math_latex
+    from .text import tensor_table
+
+    out = [f"### {prose(doc.title)}", ""]
+    if doc.summary:
+        out += [prose(doc.summary), ""]
+    for section in doc.sections:
+        out += [f"#### {prose(section.title)}" if section.part else f"**{prose(section.title)}**"]
+        out.append("")
+        for block in section.blocks:
+            if isinstance(block, Tensor):
+                block = tensor_table(block)
+            if isinstance(block, Table):
+                out += [*_table(block), ""]
+            elif isinstance(block, Math):
+                out += ["$$", math_latex(block), "$$", ""]
+            elif isinstance(block, Code):
+                out += [f"```{block.language}", block.code, "```", ""]
+            elif isinstance(block, Notes):
+                out += [f"> {prose(line)}" for line in block.lines] + [""]
+            elif isinstance(block, Lines):
+                out += ["  \n".join(prose(line) for line in block.lines), ""]
+    return "\n".join(out).rstrip("\n") + "\n"
