@@ -1,4 +1,4 @@
-"""Cost of ``linexplain.symbolic``: the sympy import, elided big layers, and ``full=True``.
+"""Cost of ``linexplain.equations`` and its writers: the sympy import, elided big layers, and ``full=True``.
 
 Each case builds the expansion and renders every form in every style plus the JSON, which is
 all the ``expand`` command can ask for. Goals: an elided 4096 x 4096 layer answers right after
@@ -11,7 +11,6 @@ the sympy import and costs what a 10**6 x 10**6 one does (nothing grows with the
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys
@@ -21,10 +20,11 @@ from collections.abc import Callable
 COLD = """
 import time
 t = time.perf_counter()
-from linexplain.symbolic import expand
+from linexplain.equations import expand
 imported = time.perf_counter()
-e = expand(4096, 4096)
-e.scalar_block.text, e.compact.text, e.matrix.text, e.pytorch.text
+from linexplain.explain import expand_doc
+from linexplain.output import render
+render(expand_doc(expand(4096, 4096)))
 print(imported - t, time.perf_counter() - imported)
 """
 
@@ -36,11 +36,13 @@ def cold_seconds() -> tuple[float, float]:
     return imported, first
 
 
-def everything(expansion) -> int:
-    """Render every form in every style and the JSON; the number of characters made."""
-    forms = (expansion.scalar_block, expansion.compact, expansion.matrix, expansion.pytorch)
-    texts = [getattr(form, style) for form in forms for style in ("text", "ascii", "latex")]
-    return sum(map(len, texts)) + len(json.dumps(expansion.as_dict(), ensure_ascii=False))
+def everything(expansion, input_shape=None) -> int:
+    """Write the document in every format, and its JSON; the number of characters made."""
+    from linexplain.explain import expand_doc
+    from linexplain.output import render
+
+    doc = expand_doc(expansion, input_shape=input_shape)
+    return sum(len(render(doc, fmt)) for fmt in ("pretty", "ascii", "latex", "markdown", "json"))
 
 
 def seconds(work: Callable[[], object], runs: int) -> tuple[float, object]:
@@ -60,22 +62,25 @@ def main() -> None:
 
     cold = [cold_seconds() for _ in range(runs)]
     imported, first = (statistics.median(times) for times in zip(*cold, strict=True))
-    print(f"{'fresh process: import linexplain.symbolic':<46} {imported * 1000:8.1f} ms")
+    print(f"{'fresh process: import linexplain.equations':<46} {imported * 1000:8.1f} ms")
     print(f"{'  then expand(4096, 4096) + its text':<46} {first * 1000:8.1f} ms")
     print("warm (median of runs):")
 
     import numpy as np
 
-    from linexplain.symbolic import expand, expand_numbers
+    from linexplain.equations import expand, expand_numbers
+    from linexplain.explain import block_math
+    from linexplain.output.text import math_lines
+    from linexplain.view import View
 
     cases = {
-        "expand(3, 3, layer=2)": lambda: everything(expand(3, 3, layer=2)),
+        "expand(3, 3, layer=2)": lambda: everything(expand(3, 3, view=View(layer=2))),
         "expand(4096, 4096)  elided": lambda: everything(expand(4096, 4096)),
-        "expand(4096, 4096, input_shape=(N, C, 4096))": lambda: everything(
-            expand(4096, 4096, input_shape=("N", "C", 4096))
+        "expand(4096, 4096), input (N, C, 4096)": lambda: everything(
+            expand(4096, 4096), ("N", "C", 4096)
         ),
         "expand(10**6, 10**6)  elided": lambda: everything(expand(10**6, 10**6)),
-        "expand(64, 64, full=True)": lambda: everything(expand(64, 64, full=True)),
+        "expand(64, 64, full=True)": lambda: everything(expand(64, 64, view=View(full=True))),
     }
     for name, work in cases.items():
         took, size = seconds(work, runs)
@@ -88,7 +93,11 @@ def main() -> None:
         rng.standard_normal(4096, dtype=np.float32),
     )
     took, _ = seconds(lambda: expand_numbers(weight, bias, x), runs)
-    took_text, _ = seconds(lambda: expand_numbers(weight, bias, x).block.text, runs)
+    def with_text() -> object:
+        numbers = expand_numbers(weight, bias, x)
+        return math_lines(block_math(numbers.block, numbers.notation, 4, numbers), "text")
+
+    took_text, _ = seconds(with_text, runs)
     name = "expand_numbers(4096 x 4096) elided"
     print(f"{name:<46} {took * 1000:8.1f} ms   (with its text: {took_text * 1000:.1f} ms)")
 

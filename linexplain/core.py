@@ -234,11 +234,14 @@ def _check_given(
             f"weight has shape {weight.shape}, but (out_features, in_features) is {size}",
             f"pass in_features={weight.shape[1]}, out_features={weight.shape[0]}",
         )
-    if bias != (bias_values is not None):
+    if bias and bias_values is None:
         raise LinexplainError(
-            f"bias={bias} but bias_values {'are' if bias_values is not None else 'are not'} given",
-            "pass bias=False for a layer without bias, or give bias_values of shape "
-            f"({weight.shape[0]},)",
+            "bias=True but bias_values are not given",
+            f"give bias_values of shape ({weight.shape[0]},), or pass bias=False",
+        )
+    if not bias and bias_values is not None:
+        raise LinexplainError(
+            "bias=False but bias_values are given", "pass bias=True, or leave out bias_values"
         )
     if numpy_dtype(dtype) != weight.dtype:
         raise LinexplainError(

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import sympy
 
@@ -38,8 +38,8 @@ i, j = sympy.symbols("i j", integer=True)
 CDOTS, VDOTS, DDOTS = sympy.symbols("cdots vdots ddots")
 """Placeholders for what an elided expansion leaves out: terms or columns, rows, both."""
 
-Index = int | sympy.Symbol
-Axis = list[int | None]
+Index: TypeAlias = "int | sympy.Symbol"
+Axis: TypeAlias = list[int | None]
 
 
 @dataclass(frozen=True)

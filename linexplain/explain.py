@@ -525,6 +525,7 @@ def grad_doc(
         }
     if check_error is not None:
         data["check_max_error"] = check_error
+        data["check_judged"] = not math.isinf(check_error)  # inf: the step is lost in rounding
     return Doc(
         t(
             f"Gradients of nn.Linear(in_features={layer.in_features}, "

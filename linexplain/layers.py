@@ -254,9 +254,12 @@ def explain_shape(
 
 @dataclass(frozen=True)
 class Linear:
-    """``nn.Linear(in_features, out_features, bias)`` as a layer kind: y = x Wᵀ + b."""
+    """``nn.Linear(in_features, out_features, bias)`` as a layer kind: y = x Wᵀ + b.
 
-    in_features: int
+    ``in_features`` None is ``nn.LazyLinear``: the input's last dim gives it when walked.
+    """
+
+    in_features: int | None
     out_features: int
     bias: bool = True
 
@@ -284,8 +287,17 @@ class Linear:
         return f"torch.nn.Linear({self.in_features}, {self.out_features}{bias})"
 
     @property
+    def sized(self) -> int:
+        """in_features, known (a lazy layer learns it from its input's last dim)."""
+        if self.in_features is None:
+            raise LinexplainError(
+                "in_features is unknown until an input is seen", "give --in, or an input shape"
+            )
+        return self.in_features
+
+    @property
     def params(self) -> int:
-        return self.out_features * self.in_features + (self.out_features if self.bias else 0)
+        return self.out_features * self.sized + (self.out_features if self.bias else 0)
 
     def walk(
         self, input_shape: Shape, dims: dict[str, int] | None = None, dtype: str = "float32"
@@ -300,9 +312,7 @@ class Linear:
         """The weight and bias ``nn.Linear`` draws from ``generator``."""
         from .torch_rng import linear_init
 
-        return linear_init(
-            generator, self.in_features, self.out_features, bias=self.bias, dtype=dtype
-        )
+        return linear_init(generator, self.sized, self.out_features, bias=self.bias, dtype=dtype)
 
     @staticmethod
     def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
@@ -331,13 +341,13 @@ class Linear:
         """Every output written out (sympy), elided as ``view`` says."""
         from .equations import expand
 
-        return expand(self.in_features, self.out_features, self.bias, view)
+        return expand(self.sized, self.out_features, self.bias, view)
 
     def grad_equations(self, samples: int, view: View) -> GradForms:
         """The gradients written out for ``samples`` rows (sympy)."""
         from .equations import grad_forms
 
-        return grad_forms(self.in_features, self.out_features, samples, self.bias, view)
+        return grad_forms(self.sized, self.out_features, samples, self.bias, view)
 
 
 @dataclass(frozen=True)

@@ -416,7 +416,8 @@ def finite_difference_check(
     entry of output i feeds y[:, i], an input row feeds y[s, :]; the rest of L does not change).
     L is linear in each entry, so any step gives the derivative up to rounding. At most
     ``max_entries`` entries per gradient are checked, drawn at random with ``seed``, so a check
-    costs O(max_entries · (rows + out) · in).
+    costs O(max_entries · (rows + out) · in). The result is inf when the check cannot judge:
+    at values so large that float64's rounding of L swamps the step, a wrong gradient would pass.
     """
     if not (isinstance(eps, (int, float)) and 0 < eps < math.inf):
         raise LinexplainError(f"eps must be a positive number (got {eps!r})", "the default is 1e-3")
@@ -438,16 +439,25 @@ def finite_difference_check(
     rng = np.random.default_rng(seed)
     errors = [0.0]
 
-    def check(numeric: np.ndarray, analytic: np.ndarray) -> None:
-        if numeric.size:
-            analytic = analytic.astype(f64)
-            errors.append(float((np.abs(numeric - analytic) / np.maximum(1, abs(analytic))).max()))
+    def check(nudged: tuple[np.ndarray, np.ndarray], analytic: np.ndarray, size: np.ndarray) -> None:
+        """Record the largest error, or inf when L's rounding, ``size`` (the sum of its terms'
+        magnitudes) times float64's epsilon, swamps the step: a 0.1% error would not show."""
+        numeric, h = nudged
+        if not numeric.size:
+            return
+        analytic = analytic.astype(f64)
+        scale = np.maximum(1, abs(analytic))
+        if (8 * np.finfo(f64).eps * size / (2 * h) / scale > 1e-3).any():
+            errors.append(math.inf)
+        errors.append(float((np.abs(numeric - analytic) / scale).max()))
 
+    ax, aw, ab, ag = abs(x), abs(weight), abs(b), abs(g)
     # ∂L/∂w_ij: L restricted to output column i is Σ_s g_si (x_s · w_i + b_i).
     i, j = _pick(rng, (out, in_), max_entries)
     check(
         _central(lambda w: (g[:, i] * (x @ w.T + b[i])).sum(axis=0), weight[i], j, eps),
         grads.grad_weight[i, j],
+        (ag[:, i] * (ax @ aw[i].T + ab[i])).sum(axis=0),
     )
     # ∂L/∂b_i: the same column, nudging b_i.
     if grads.grad_bias is not None:
@@ -456,14 +466,17 @@ def finite_difference_check(
         check(
             _central(lambda c: (g[:, i] * (column + c[:, 0])).sum(axis=0), b[i, None], 0, eps),
             grads.grad_bias[i],
+            (ag[:, i] * (ax @ aw[i].T + ab[i])).sum(axis=0),
         )
     # ∂L/∂x_sj: L restricted to sample row s is Σ_i g_si (w_i · x_s + b_i).
     s, j = _pick(rng, (rows, in_), max_entries)
     check(
         _central(lambda xs: (g[s] * (xs @ weight.T + b)).sum(axis=1), x[s], j, eps),
         grads.grad_input.reshape(rows, in_)[s, j],
+        (ag[s] * (ax[s] @ aw.T + ab)).sum(axis=1),
     )
-    return float(np.max(errors))  # nan (a gradient that overflowed) is the largest error
+    # nan (a gradient that overflowed) beats inf (cannot judge) beats any error
+    return float(np.max(errors))
 
 
 def _pick(rng: np.random.Generator, shape: tuple[int, ...], most: int) -> tuple[np.ndarray, ...]:
@@ -475,12 +488,12 @@ def _pick(rng: np.random.Generator, shape: tuple[int, ...], most: int) -> tuple[
 
 def _central(
     loss: Callable[[np.ndarray], np.ndarray], at: np.ndarray, cols: Any, eps: float
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """(loss(at + h·e) − loss(at − h·e)) / 2h for each row of ``at``, e the unit vector at that
     row's column in ``cols`` and h = eps·max(1, |entry|): one nudged entry per row, all rows in
-    one product."""
+    one product; and the steps h."""
     picked = np.arange(len(at)), cols
     h = eps * np.maximum(1, abs(at[picked]))  # a step that is not lost in a large entry
     step = np.zeros_like(at)
     step[picked] = h
-    return (loss(at + step) - loss(at - step)) / (2 * h)
+    return (loss(at + step) - loss(at - step)) / (2 * h), h

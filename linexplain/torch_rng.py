@@ -189,13 +189,17 @@ def _box_muller_16(u: np.ndarray) -> np.ndarray:
 
 
 def _fma(a: np.ndarray, b: float, c: float, dt: np.dtype) -> np.ndarray:
-    """a*b + c rounded once to dt; a (float64 array), b and c hold dt values."""
+    """a*b + c rounded once to dt; a (float64 array), b and c hold dt values.
+
+    For float32 values a*b is exact in float64 and no error term can underflow, so rounding
+    to odd and then to float32 is exact everywhere (53 >= 24 + 2 bits).
+    """
     ph, pl = _two_prod(a, np.asarray(b, dtype=np.float64))
     th, tl = _two_sum(np.asarray(c, dtype=np.float64), ph)
     v = _add_odd(tl, pl)
     if dt == np.float64:
         return th + v
-    return _add_odd(th, v).astype(dt)  # 53 >= 24 + 2 bits: rounding to odd, then to float32
+    return _add_odd(th, v).astype(dt)
 
 
 def _two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
