@@ -84,8 +84,7 @@ def latex(doc: Doc) -> str:
     """The document as LaTeX (amsmath for ``aligned``)."""
     from .text import tensor_table
 
-    out = [f"% linexplain: {prose(doc.title)}"]
-    out += [rf"\section*{{{prose(doc.title)}}}"]
+    out = [rf"\section*{{{prose(doc.title)}}}"]
     if doc.summary:
         out += [prose(doc.summary)]
     for section in doc.sections:
