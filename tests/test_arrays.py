@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import tempfile
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from linexplain import arrays
-from linexplain.arrays import load_array, load_weights, parse_array
+from linexplain.arrays import load_array, load_weights, parse_array, read_array
 from linexplain.errors import LinexplainError
 
 
@@ -266,6 +269,126 @@ def test_load_array_from_stdin(monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("1 2 3 4 5"))
     with raises("stdin is longer than 4 characters"):
         load_array("-")
+
+
+# --- headers: read_array skips them and says so -------------------------------------------
+
+# df.to_csv(path, index=False) and df.to_csv(path) for DataFrame({"a": [1.0, 4.0], ...}),
+# as pandas writes them (pandas itself is not a test dependency).
+PANDAS = "a,b,c\n1.0,2.0,3.0\n4.0,5.0,6.0\n"
+PANDAS_INDEX = ",a,b,c\n0,1.0,2.0,3.0\n1,4.0,5.0,6.0\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "note"),
+    [
+        (PANDAS, "x.csv: skipped line 1, a header (a, b, c)"),
+        ("a,b,c\r\n1,2,3\r\n4,5,6\r\n", "x.csv: skipped line 1, a header (a, b, c)"),
+        ("\ufeffa;x, b , c\n1,2,3\n4,5,6\n", "x.csv: skipped line 1, a header (a;x, b, c)"),
+        ("\n  \nx y z\n1 2 3\n4 5 6\n", "x.csv: skipped line 3, a header (x, y, z)"),
+        (
+            '"len (cm)","a,b",c\n1,2,3\n4,5,6\n',
+            "x.csv: skipped line 1, a header (len (cm), a,b, c)",
+        ),
+        ("nan?,infinite,x1\n1,2,3\n4,5,6\n", "header (nan?, infinite, x1)"),
+        ("a\x1b[2J,b,c\n1,2,3\n4,5,6\n", r"header ('a\x1b[2J', b, c)"),
+    ],
+)
+def test_read_array_skips_a_header_line_and_says_so(tmp_path, content, note):
+    path = write(tmp_path, "x.csv", content)
+    array, notes = read_array(path, "float64")
+    np.testing.assert_array_equal(array, [[1, 2, 3], [4, 5, 6]])
+    assert len(notes) == 1 and notes[0].endswith(note)
+    assert notes[0].startswith(path)
+    np.testing.assert_array_equal(load_array(path, "float64"), array)
+
+
+def test_read_array_skips_pandas_unnamed_index_column(tmp_path):
+    array, notes = read_array(write(tmp_path, "x.csv", PANDAS_INDEX))
+    np.testing.assert_array_equal(array, [[1, 2, 3], [4, 5, 6]])
+    assert array.dtype == np.float32 and array.flags.c_contiguous
+    assert notes[0].endswith("x.csv: skipped line 1, a header ('', a, b, c)")
+    assert notes[1].endswith(
+        "x.csv: skipped column 1, pandas' row index 0 to 1 (its name is empty in the header)"
+    )
+
+
+def test_notes_are_empty_without_a_header(tmp_path, monkeypatch):
+    assert read_array(write(tmp_path, "x.csv", "1,2\n3,4\n"))[1] == ()
+    assert read_array(write(tmp_path, "x.json", "[1, 2]"))[1] == ()
+    assert read_array(save(tmp_path, "x.npy", np.ones(2)))[1] == ()
+    monkeypatch.setattr("sys.stdin", io.StringIO("p q\n1 2\n"))
+    array, notes = read_array("-")
+    assert array.tolist() == [[1, 2]] and notes == ("stdin: skipped line 1, a header (p, q)",)
+
+
+def test_a_long_header_is_elided_in_the_note(tmp_path):
+    content = ",".join(f"c{i}" for i in range(100)) + "\n" + ",".join(["1"] * 100) + "\n"
+    array, notes = read_array(write(tmp_path, "x.csv", content))
+    assert array.shape == (1, 100)
+    assert notes[0].endswith("a header (c0, c1, c2, c3, c4, c5, c6, ..., c99)")
+
+
+@pytest.mark.parametrize(
+    ("content", "message", "hint"),
+    [
+        ("a,b,c\n1,2\n3,4\n", r"the header \(line 1\) has 3 names, row 1 \(line 2\) has 2 numbers",
+         "one name per column"),
+        ("\na b\n1 2 3\n", r"header \(line 2\) has 2 names, row 1 \(line 3\) has 3", "remove it"),
+        ("a,b\n", r"no numbers below its header \(line 1\)", "below the header"),
+        ("a,b\n1,2\nc,d\n", "line 3, column 1: 'c' is not a number", "one row per line$"),
+        ("1,2\na,b\n", "line 2, column 1: 'a' is not a number", "one row per line$"),
+        ("a,1\n2,3\n", "line 1, column 1: 'a' is not a number", "holds only names"),
+        ("nan,inf\n1,2\n", "line 1, column 1: 'nan' is not a number", "holds only names"),
+        ("a,b\n1,2\n3,4,5\n", r"row 2 \(line 3\) has 3 numbers, row 1 has 2", "same number"),
+        (",a\n0,1\n2,3\n", r"leaves column 1 unnamed, as pandas does for its index, but row 2 "
+         "has '2' there, not 1", r"index=False"),
+        (",a\n1,5\n", "but row 1 has '1' there, not 0", "or name column 1"),
+        ('"' + "x" * 200_000 + '",b\n1,2\n', "line 1 is not a header csv can read",
+         "shorten the header"),
+    ],
+)  # fmt: skip
+def test_header_errors_say_what_where_and_fix(tmp_path, content, message, hint):
+    with raises(message) as err:
+        read_array(write(tmp_path, "x.csv", content))
+    assert re.search(hint, err.value.hint)
+
+
+NAMES = st.from_regex(r"[A-Za-z_][A-Za-z0-9_ ()]{0,12}", fullmatch=True).map(str.strip).filter(bool)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2, max_side=6),
+               elements=st.floats(-1e30, 1e30)),
+    st.data(),
+    st.sampled_from([",", ", "]),
+)  # fmt: skip
+def test_any_table_under_any_header_reads_back(array, data, sep):
+    names = data.draw(st.lists(NAMES, min_size=array.shape[1], max_size=array.shape[1]))
+    assume(len(names) > 1 or " " not in names[0])  # a lone "a b" is two names, split on spaces
+    lines = [sep.join(names)] + [sep.join(map(repr, row)) for row in array.tolist()]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp, "x.csv")
+        path.write_text("\n".join(lines) + "\n")
+        read, notes = read_array(str(path), "float64")
+    np.testing.assert_array_equal(read, array)
+    assert notes == (f"{path}: skipped line 1, a header ({', '.join(names)})",)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list('ab1.,"; \n\t-e')), max_size=80))
+def test_any_table_text_reads_or_raises_our_error(text):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp, "x.csv")
+        path.write_text(text)
+        try:
+            array, notes = read_array(str(path))
+        except LinexplainError as error:
+            assert error.message and error.hint
+        else:
+            assert array.ndim == 2 and array.dtype == np.float32 and np.isfinite(array).all()
+            assert len(notes) <= 2
 
 
 def test_unknown_dtype_is_refused(tmp_path):

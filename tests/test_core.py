@@ -214,6 +214,53 @@ def test_layer_from_arrays():
         Linear.from_arrays(np.ones(3, np.float32))
 
 
+def test_from_arrays_goes_through_init():
+    class Counted(Linear):
+        calls = 0
+
+        def __init__(self, *args, **kwargs):
+            Counted.calls += 1
+            super().__init__(*args, **kwargs)
+
+    w = np.ones((2, 3), np.float64)
+    layer = Counted.from_arrays(w)
+    assert Counted.calls == 1 and type(layer) is Counted
+    assert layer.weight is w and layer.bias is None and layer.dtype == "float64"
+
+
+def test_weights_given_as_keywords_are_from_arrays():
+    w, b = np.arange(6, dtype=np.float32).reshape(2, 3), np.array([1, -1], np.float32)
+    layer = Linear(np.int64(3), 2, weight=w, bias_values=b)
+    assert (layer.weight, layer.bias, layer.seed, layer.generator) == (w, b, None, None)
+    assert repr(layer) == repr(Linear.from_arrays(w, b))
+    assert Linear(3, 2, bias=False, dtype="float32", weight=w).bias is None
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "match"),
+    [
+        ((3, 2), {"seed": 0}, "seed=0 is given with weight"),
+        ((2, 3), {}, r"weight has shape \(2, 3\), but \(out_features, in_features\) is \(3, 2\)"),
+        ((3, 2), {"bias": True, "bias_values": None}, "bias=True but bias_values are not given"),
+        ((3, 2, False), {"bias_values": np.zeros(2, np.float32)}, "bias=False but bias_values are"),
+        ((3, 2, False), {"dtype": "float64"}, "dtype='float64' but weight is float32"),
+        ((3, 2, False), {"dtype": "int8"}, "unsupported dtype 'int8'"),
+        ((-3, 2, False), {}, "in_features: -3 is out of range"),
+        ((3, 2, False), {"bias_values": np.zeros(3, np.float32)}, r"bias has shape \(3,\)"),
+    ],
+)
+def test_given_weights_must_agree_with_the_other_arguments(args, kwargs, match):
+    kwargs = {"weight": np.ones((2, 3), np.float32), **kwargs}
+    with raises(match) as err:
+        Linear(*args, **kwargs)
+    assert err.value.hint
+
+
+def test_bias_values_need_weight():
+    with raises("bias_values are given without weight"):
+        Linear(3, 2, bias_values=np.zeros(2, np.float32))
+
+
 def test_layer_refuses_bad_arguments():
     with raises("in_features: -1 is out of range"):
         Linear(-1, 2)
@@ -233,8 +280,13 @@ def test_numpy_int_seed_is_the_same_seed():
 
 
 def test_forward_takes_numpy_ints_and_keeps_python_ints():
-    run = forward(np.int64(2), np.int32(3), seed=np.int64(7), input_shape=(np.int64(4), 3))
-    reference = forward(2, 3, seed=7, input_shape=(4, 3))
+    run = forward(
+        out_features=np.int64(2),
+        in_features=np.int32(3),
+        seed=np.int64(7),
+        input_shape=(np.int64(4), 3),
+    )
+    reference = forward(out_features=2, in_features=3, seed=7, input_shape=(4, 3))
     np.testing.assert_array_equal(run.y, reference.y)
     assert run.as_dict() == reference.as_dict()
     assert json.dumps(run.as_dict()) == json.dumps(reference.as_dict())
@@ -287,17 +339,19 @@ def test_forward_takes_nested_lists_and_refuses_what_is_not_numbers():
         ({"weight": np.array([[1j, 0, 0]])}, "weight has dtype complex128"),
     ]:
         with raises(message):
-            forward(None if "weight" in bad else 2, 3, **bad)
+            forward(out_features=None if "weight" in bad else 2, in_features=3, **bad)
 
 
 def test_forward_checks_max_memory_and_casts_that_overflow():
     with raises("max_memory: '1KiB' is not a whole number"):
-        forward(2, 3, max_memory="1KiB")
+        forward(out_features=2, in_features=3, max_memory="1KiB")
     with raises("max_memory: -1 is out of range"):
-        forward(2, 3, max_memory=-1)
+        forward(out_features=2, in_features=3, max_memory=-1)
     with raises(r"x has 1e\+300, which is not a finite float32"):
-        forward(2, 2, x=[[1e300, 1.0]])
-    assert forward(2, 2, x=[[1e300, 1.0]], dtype="float64").x[0, 0] == 1e300
+        forward(out_features=2, in_features=2, x=[[1e300, 1.0]])
+    assert (
+        forward(out_features=2, in_features=2, x=[[1e300, 1.0]], dtype="float64").x[0, 0] == 1e300
+    )
 
 
 def test_a_named_last_dim_sized_by_dims_must_fit_given_weights():

@@ -31,6 +31,25 @@ from linexplain.grammar import (
         ("   ", ()),
         (str(MAX_SIZE), (MAX_SIZE,)),
         (",".join(["1"] * MAX_DIMS), (1,) * MAX_DIMS),
+        # pasted as Python, NumPy and torch print shapes
+        ("(32, 784)", (32, 784)),
+        ("[32, 784]", (32, 784)),
+        ("torch.Size([32, 784])", (32, 784)),
+        ("(3,)", (3,)),
+        ("[3,]", (3,)),
+        ("(3)", (3,)),
+        ("(N, C, 3)", ("N", "C", 3)),
+        ("()", ()),
+        ("[ ]", ()),
+        ("torch.Size([])", ()),
+        ("torch.Size()", ()),
+        ("torch.Size((2, 3))", (2, 3)),
+        ("Size([3])", (3,)),
+        ("  torch.Size ( [ 32 ,784 , ] )  ", (32, 784)),
+        ("(" + ",".join(["1"] * MAX_DIMS) + ",)", (1,) * MAX_DIMS),
+        # Size is also a name
+        ("Size", ("Size",)),
+        ("Size, Sizes, 3", ("Size", "Sizes", 3)),
     ],
 )
 def test_valid_shapes(text: str, shape: tuple) -> None:
@@ -60,11 +79,34 @@ def test_valid_shapes(text: str, shape: tuple) -> None:
         ("_x", "'_x' is not a valid name", "non-negative integer"),
         ("N C 3", "is not a valid name", "separate dims with commas"),
         ("5x6x4", "'5x6x4' is not a dim", "5,6,4"),
-        ("(5, 6)", "has brackets", "bare"),
-        ("[N,3]", "has brackets", "bare"),
+        ("(32, 784]", "'(' at position 1 is closed by ']' at position 9", "close '(' with ')'"),
+        ("[3)", "'[' at position 1 is closed by ')' at position 3", "close '[' with ']'"),
+        ("(32, 784", "'(' at position 1 is never closed", "add ')'"),
+        ("torch.Size([3]", "'(' at position 11 is never closed", "add ')'"),
+        ("32, 784)", "')' at position 8 closes nothing", "remove it"),
+        ("((3))", "'(' at position 2 opens a second pair of brackets", "one pair"),
+        ("[[3, 4]]", "'[' at position 2 opens a second pair", "one pair"),
+        ("torch.Size([[3]])", "'[' at position 13 opens a second pair", "one pair"),
+        (
+            "torch.Size(32)",
+            "torch.Size(...) at position 1 holds '32', not a list",
+            "write torch.Size([32])",
+        ),
+        ("torch.Size[3]", "torch.Size at position 1 has no '(' after it", "torch.Size([32, 784])"),
+        ("torch.Size", "torch.Size at position 1 has no '('", "as torch prints it"),
+        ("Size(3)", "Size(...) at position 1 holds '3', not a list", "write Size([3])"),
+        ("N(3)", "'(' at position 2 is inside the dims", "one pair of brackets"),
+        ("3, (4)", "'(' at position 4 is inside the dims", "or in none"),
+        ("(3, 4),", "',' at position 7 follows the closing ')' at position 6", "inside one pair"),
+        ("[3](4)", "'(4)' at position 4 follows the closing ']'", "inside one pair"),
+        ("torch.Size([3], 4)", "', 4' at position 15 follows the closing ']'", "inside one pair"),
+        ("(,)", "dim 1 of 2 is empty", "between commas"),
+        ("(3,,)", "dim 2 of 2 is empty", "between commas"),
+        ("(3.5, 2)", "'3.5' is not a size", "whole numbers"),
+        ("(" * 5000, "'(' at position 1 is never closed", "add ')'"),
         ("N*C,3", "'N*C' is not a valid name", "non-negative integer"),
         ("a" * 65, "65 characters long", "at most 64"),
-        ("__import__('os').system('touch MARKER'),3", "dim 1 of 2", "a dim is"),
+        ("__import__('os').system('touch MARKER'),3", "'(' at position 11 is inside", "in none"),
     ],
 )
 def test_invalid_shapes_say_what_where_and_fix(text: str, message: str, hint: str) -> None:
@@ -89,6 +131,8 @@ def test_bindings() -> None:
         ("N=x", "is not a size"),
         ("3=4", "is not a valid name"),
         ("N=2,,C=3", "has no '='"),
+        ("(N=2, C=4)", r"'\(' at position 1"),
+        ("N=[2]", r"'\[' at position 3"),
     ],
 )
 def test_invalid_bindings(text: str, message: str) -> None:
@@ -111,15 +155,51 @@ def test_written_shapes_parse_back(shape: list, sep: str) -> None:
     assert parse_shape(sep.join(map(str, shape))) == tuple(shape)
 
 
-@given(st.text(max_size=200))
-def test_any_text_parses_or_raises_our_error(text: str) -> None:
+spaces = st.sampled_from(["", " ", "  ", "\t"])
+
+
+@given(st.lists(dims, max_size=MAX_DIMS), st.data())
+def test_every_pasted_wrapping_parses_to_the_same_shape(shape: list, data: st.DataObject) -> None:
+    def sp() -> str:
+        return data.draw(spaces)
+
+    items = (sp() + "," + sp()).join(map(str, shape))
+    trailing = "," if len(shape) == 1 else data.draw(st.sampled_from(["", ","])) if shape else ""
+    inner = sp() + items + trailing + sp()
+    wrappings = [f"({inner})", f"[{inner}]"]
+    for prefix in ("torch.Size", "Size"):
+        wrappings += [f"{prefix}{sp()}({sp()}[{inner}]{sp()})", f"{prefix}(({inner}))"]
+    if shape:
+        wrappings.append(items)
+    for text in wrappings:
+        assert parse_shape(sp() + text + sp()) == tuple(shape), text
+
+
+@given(st.lists(dims, max_size=MAX_DIMS))
+def test_format_shape_parses_back(shape: list) -> None:
+    assert parse_shape(format_shape(tuple(shape))) == tuple(shape)
+    assert parse_shape(f"torch.Size({list(shape)})".replace("'", "")) == tuple(shape)
+
+
+def assert_parses_or_raises_our_error(text: str) -> None:
     try:
         shape = parse_shape(text)
     except LinexplainError as error:
         assert error.message and error.hint
+        assert "\n" not in error.message and "\n" not in error.hint
     else:
         assert all((isinstance(d, int) and 0 <= d <= MAX_SIZE) or isinstance(d, str) for d in shape)
         assert len(shape) <= MAX_DIMS
+
+
+@given(st.text(max_size=200))
+def test_any_text_parses_or_raises_our_error(text: str) -> None:
+    assert_parses_or_raises_our_error(text)
+
+
+@given(st.text(alphabet=st.sampled_from(list("()[], 3N.torchSize\t")), max_size=60))
+def test_any_bracketed_text_parses_or_raises_our_error(text: str) -> None:
+    assert_parses_or_raises_our_error(text)
 
 
 @given(st.text(alphabet=st.sampled_from("N,C= 0123x-._aé\x00"), max_size=40))

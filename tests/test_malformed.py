@@ -23,6 +23,10 @@ CASES = [
     (["shape", "--out", "3", "-s", "N\x00,3"], "control characters"),
     (["shape", "--out", "3", "-s", "9" * 5000], "larger than torch's largest size"),
     (["shape", "--out", "3", "-s", ",".join(["1"] * 10_000)], "has 10000 items"),
+    (["shape", "--out", "3", "-s", "(32, 784]"], "is closed by ']' at position 9"),
+    (["shape", "--out", "3", "-s", "((3))"], "'(' at position 2 opens a second pair"),
+    (["shape", "--out", "3", "-s", "torch.Size(32)"], "holds '32', not a list"),
+    (["shape", "--out", "3", "-s", "N,3", "--dims", "(N=2)"], "'(' at position 1"),
     (["shape", "--out", "3", "-s", "3", "--dtype", "int4"], "'int4' is not one of"),
     (["shape", "--out", str(10**30), "-s", "3"], "out of range"),
     (["shape", "--out", "3", "--in", "-3", "-s", "3"], "in_features (--in): -3 is out of range"),
@@ -81,6 +85,9 @@ def test_malformed_files(tmp_path: Path) -> None:
         "words.txt": b"1 2 three\n",
         "binary.csv": bytes(range(256)),
         "nan.csv": b"1,2,nan\n",
+        "header.csv": b"a,b,c\n1,2\n",
+        "index.csv": b",a,b\n5,1,2\n",
+        "header_only.csv": b"a,b,c\n",
     }
     np.save(tmp_path / "full.npy", np.zeros((2, 3), dtype=np.float32))
     bad["truncated.npy"] = (tmp_path / "full.npy").read_bytes()[:-8]
