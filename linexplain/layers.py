@@ -265,6 +265,8 @@ class Linear:
 
     def __post_init__(self) -> None:
         in_features, out_features = check_features(self.in_features, self.out_features)
+        if out_features is None:
+            raise LinexplainError("out_features is unknown", "give it, e.g. Linear(3, 2)")
         object.__setattr__(self, "in_features", in_features)
         object.__setattr__(self, "out_features", out_features)
         if not isinstance(self.bias, bool):

@@ -27,10 +27,12 @@ class Network:
         self, input_shape: Shape, dims: dict[str, int] | None = None, dtype: str = "float32"
     ) -> tuple[ShapeReport, ...]:
         """Each layer's shapes and counts, the input walked through once."""
-        reports = []
+        reports: list[ShapeReport] = []
         shape, sizes = input_shape, dict(dims or {})
         for layer in self.layers:
-            report = layer.walk(shape, {k: v for k, v in sizes.items() if k in shape}, dtype)
+            # The input's --dims go to the first layer whole (it refuses names the input lacks).
+            given = sizes if not reports else {k: v for k, v in sizes.items() if k in shape}
+            report = layer.walk(shape, given, dtype)
             reports.append(report)
             shape, sizes = report.output_shape, sizes | report.bindings
         return tuple(reports)

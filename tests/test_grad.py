@@ -1,4 +1,5 @@
-"""``linexplain.grad``: gradient shapes and costs, sympy formulas, numbers vs torch autograd."""
+"""The backward pass: ``linexplain.session`` (numbers vs torch autograd), ``layers.GradShapes``
+and ``explain.grad_lines`` (shapes and costs), ``equations.grad_forms`` (the sympy formulas)."""
 
 from __future__ import annotations
 
@@ -18,18 +19,19 @@ import pytest
 import sympy
 from sympy.parsing.sympy_parser import parse_expr
 
-from linexplain import symbolic
+from linexplain import explain
 from linexplain.core import Linear
+from linexplain.counts import Product
+from linexplain.document import Math, Rendered
+from linexplain.equations import Block, GradForms, expand, grad_forms
 from linexplain.errors import LinexplainError
-from linexplain.grad import (
-    backward,
-    finite_difference_check,
-    grad_forms,
-    grad_shapes,
-    seed_upstream,
-)
-from linexplain.session import forward
-from linexplain.shapes import Product, explain_shape
+from linexplain.explain import block_math, grad_formula_sections, grad_lines
+from linexplain.layers import GradShapes, explain_shape
+from linexplain.output.json import resolve
+from linexplain.output.text import math_lines, prose
+from linexplain.request import Request
+from linexplain.session import backward, finite_difference_check, forward, seed_upstream
+from linexplain.view import View
 
 FIXTURES = json.loads((Path(__file__).parent / "data" / "torch_grad.json").read_text())
 CASES = FIXTURES["cases"]
@@ -57,8 +59,8 @@ def unhex(values: list[str], dtype: str) -> np.ndarray:
 
 def run_of(case: dict):
     return forward(
+        case["in_features"],  # nn.Linear's order: in_features first
         case["out_features"],
-        case["in_features"],
         bias=case["bias"],
         seed=case["seed"],
         dtype=case["dtype"],

@@ -1,4 +1,5 @@
-"""The last-dim rule, checked against real torch (fixtures and live), and its exact counts."""
+"""The last-dim rule, checked against real torch (fixtures and live), its exact counts, the
+Linear layer kind and a network of layers."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ import sympy
 from hypothesis import given
 from hypothesis import strategies as st
 
+from linexplain.counts import DTYPE_BYTES, Product
 from linexplain.errors import LinexplainError
-from linexplain.shapes import DTYPE_BYTES, Product, explain_shape
+from linexplain.layers import Linear, explain_shape
+from linexplain.network import Network
 
 FIXTURES = json.loads((Path(__file__).parent / "data" / "shape_rule.json").read_text())
 
@@ -24,7 +27,7 @@ def ours(case: dict) -> dict:
     """What linexplain says of a fixture case: the output shape or the error message."""
     try:
         report = explain_shape(
-            tuple(case["input_shape"]), case["out"], case["in"], bias=case["bias"]
+            tuple(case["input_shape"]), case["in"], case["out"], bias=case["bias"]
         )
     except LinexplainError as error:
         return {"error": error.message}
@@ -71,12 +74,14 @@ def test_seed_example_symbolic() -> None:
     assert data["output_shape"] == ["N", "C", 3]
     assert data["weight_shape"] == [3, 3] and data["bias_shape"] == [3]
     assert data["params"] == 12
-    assert (data["macs"], data["bias_adds"], data["flops"]) == ("9*C*N", "3*C*N", "21*C*N")
-    assert data["memory"] == {"params_bytes": 48, "input_bytes": "12*C*N", "output_bytes": "12*C*N"}
+    # Names in the input's dim order, as the rows N*C are written: 9*N*C, not sympy's 9*C*N.
+    assert (data["macs"], data["bias_adds"], data["flops"]) == ("9*N*C", "3*N*C", "21*N*C")
+    assert data["memory"] == {"params_bytes": 48, "input_bytes": "12*N*C", "output_bytes": "12*N*C"}
     assert data["other_tools"] == {
-        "torchinfo_mult_adds": "12*C*N",
-        "torch_flop_counter_flops": "18*C*N",
+        "torchinfo_mult_adds": "12*N*C",
+        "torch_flop_counter_flops": "18*N*C",
     }
+    assert [(d["index"], d["size"]) for d in data["dim_roles"]] == [(0, "N"), (1, "C"), (2, 3)]
     assert [d["role"].split(":")[0] for d in data["dim_roles"]] == [
         "sample matrices",
         "samples",
@@ -84,22 +89,32 @@ def test_seed_example_symbolic() -> None:
     ]
 
 
+def test_in_features_come_first() -> None:
+    """nn.Linear's order: explain_shape(shape, in_features, out_features)."""
+    report = explain_shape((5, 3), 3, 4)
+    assert (report.in_features, report.out_features, report.output_shape) == (3, 4, (5, 4))
+    assert report.weight_shape == (4, 3)
+    assert explain_shape((5, 3), out_features=4, in_features=3) == report
+    with pytest.raises(LinexplainError, match=re.escape("(5x3 and 4x3)")):
+        explain_shape((5, 3), 4, 3)
+
+
 def test_no_bias() -> None:
-    data = explain_shape((2, 3), 4, 3, bias=False).as_dict()
+    data = explain_shape((2, 3), 3, 4, bias=False).as_dict()
     assert data["bias_shape"] is None
     assert (data["params"], data["bias_adds"], data["macs"], data["flops"]) == (12, 0, 24, 48)
 
 
 def test_one_d_and_zero_size() -> None:
-    assert explain_shape((3,), 5).output_shape == (5,)
-    assert explain_shape((3,), 5).macs.coeff == 15
-    report = explain_shape((7, 0, 3), 5, 3)
+    assert explain_shape((3,), None, 5).output_shape == (5,)
+    assert explain_shape((3,), None, 5).macs.coeff == 15
+    report = explain_shape((7, 0, 3), 3, 5)
     assert report.output_shape == (7, 0, 5) and report.macs.value() == 0
-    assert explain_shape(("N", 0, 3), 5, 3).macs.value() == 0
+    assert explain_shape(("N", 0, 3), 3, 5).macs.value() == 0
 
 
 def test_counts_are_exact_past_int64() -> None:
-    report = explain_shape((100_000, 100_000, 100_000), 100_000, dtype="float64")
+    report = explain_shape((100_000, 100_000, 100_000), None, 100_000, dtype="float64")
     assert report.macs.value() == 10**20
     assert report.flops.value() == 2 * 10**20 + 10**15
     assert report.memory()["output_bytes"].value() == 8 * 10**15
@@ -107,11 +122,11 @@ def test_counts_are_exact_past_int64() -> None:
 
 
 def test_named_last_dim_binds_to_in() -> None:
-    report = explain_shape(("N", "F"), 4, 3)
+    report = explain_shape(("N", "F"), 3, 4)
     assert report.bindings == {"F": 3}
     assert report.output_shape == ("N", 4)
     with pytest.raises(LinexplainError, match="in_features is unknown"):
-        explain_shape(("N", "F"), 4)
+        explain_shape(("N", "F"), None, 4)
 
 
 def test_dims_make_counts_concrete() -> None:
@@ -121,7 +136,7 @@ def test_dims_make_counts_concrete() -> None:
 
 
 def test_numpy_ints_become_python_ints() -> None:
-    report = explain_shape(("N", np.int64(10**10)), np.int64(10**10), dims={"N": np.int32(3)})
+    report = explain_shape(("N", np.int64(10**10)), None, np.int64(10**10), dims={"N": np.int32(3)})
     assert report.as_dict()["params"] == 10**20 + 10**10  # exact, not wrapped at int64
     assert report.as_dict()["macs"] == 3 * 10**20
     assert type(report.input_shape[1]) is int
@@ -129,7 +144,7 @@ def test_numpy_ints_become_python_ints() -> None:
 
 
 def test_repeated_names_are_powers() -> None:
-    assert explain_shape(("N", "N", 3), 3).as_dict()["macs"] == "9*N**2"
+    assert explain_shape(("N", "N", 3), None, 3).as_dict()["macs"] == "9*N**2"
 
 
 @pytest.mark.parametrize(
@@ -138,20 +153,20 @@ def test_repeated_names_are_powers() -> None:
         (((5, 6, 4), 3, 3), {}, "mat1 and mat2 shapes cannot be multiplied (30x4 and 3x3)"),
         ((("N", "C", 4), 3, 3), {}, "(N*Cx4 and 3x3)"),
         ((("N", 5, 4), 3, 3), {}, "(5*Nx4 and 3x3)"),
-        (((4,), 5, 3), {}, "(1x4 and 3x5)"),
+        (((4,), 3, 5), {}, "(1x4 and 3x5)"),
         (((), 3, 3), {}, "but they are 0D and 2D"),
         ((("N", "F"), 3, 3), {"dims": {"F": 4}}, "(Nx4 and 3x3): the last dim F = 4 must"),
         ((("N", 3), 3, 3), {"dims": {"C": 4}}, "--dims names C"),
         (((3,), 3, 3), {"dtype": "int8"}, "unknown dtype"),
-        (((3,), -1, 3), {}, "out_features (--out): -1 is out of range"),
-        (((4, 3), True), {}, "True is not a whole number"),
-        (((4, 3), None), {}, "out_features is unknown"),
-        (((4, 3), 2.0), {}, "2.0 is not a whole number"),
-        (((4, 3), 2, 2**63), {}, "in_features (--in): 9223372036854775808 is out of range"),
-        (((4, True), 2), {}, "dim 2 of 2: True is not a whole number"),
-        ((("N", 3), 3), {"dims": {"N": -5}}, "size of N: -5 is out of range"),
-        ((("N", 3), 3), {"dims": {"N": 2.5}}, "size of N: 2.5 is not a whole number"),
-        ((("N", 3), 3), {"dims": {"N": 2**70}}, "is out of range"),
+        (((3,), 3, -1), {}, "out_features (--out): -1 is out of range"),
+        (((4, 3), None, True), {}, "True is not a whole number"),
+        (((4, 3), None, None), {}, "out_features is unknown"),
+        (((4, 3), None, 2.0), {}, "2.0 is not a whole number"),
+        (((4, 3), 2**63, 2), {}, "in_features (--in): 9223372036854775808 is out of range"),
+        (((4, True), None, 2), {}, "dim 2 of 2: True is not a whole number"),
+        ((("N", 3), None, 3), {"dims": {"N": -5}}, "size of N: -5 is out of range"),
+        ((("N", 3), None, 3), {"dims": {"N": 2.5}}, "size of N: 2.5 is not a whole number"),
+        ((("N", 3), None, 3), {"dims": {"N": 2**70}}, "is out of range"),
     ],
 )
 def test_refusals(args: tuple, kwargs: dict, message: str) -> None:
@@ -172,17 +187,41 @@ def test_mismatch_explains_in_our_words() -> None:
 name_st = st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,6}", fullmatch=True)
 
 
+FACTOR = re.compile(r"(?<!\*)\*(?!\*)")  # a product's "*", not a power's "**"
+
+
+def assert_like_sympy(written: int | str, expected: sympy.Expr, order: list[str]) -> None:
+    """``written`` (a count's JSON value) is ``expected`` as sympy's ``str()`` writes it, but
+    with the names in their first-appearance order in ``order`` (the input's dims), not sorted."""
+    if expected.is_number:
+        assert written == int(expected)
+        return
+    assert isinstance(written, str)
+    factors = FACTOR.split(written)
+    assert sorted(factors) == sorted(FACTOR.split(str(expected)))
+    assert not any(f.isdigit() for f in factors[1:])  # the coefficient first, if any
+    names = [f.split("**")[0] for f in factors if not f.isdigit()]
+    assert names == [name for name in dict.fromkeys(order) if name in names]
+
+
 @given(
     st.integers(min_value=0, max_value=10**30),
     st.lists(st.tuples(name_st, st.integers(min_value=1, max_value=4)), max_size=5),
 )
-def test_product_prints_like_sympy(coeff: int, factors: list) -> None:
+def test_product_prints_like_sympy_in_dim_order(coeff: int, factors: list) -> None:
     product = Product(coeff)
     expected = sympy.Integer(coeff)
     for name, power in factors:
         product = product * Product.of((name,) * power)
         expected *= sympy.Symbol(name) ** power
-    assert str(product) == str(expected)
+    assert_like_sympy(product.value(), expected, [name for name, _ in factors])
+    assert str(product) == str(product.value())
+
+
+def test_product_keeps_the_dim_order() -> None:
+    assert str(Product.of(("N", "C")) * 9) == "9*N*C"
+    assert str(Product.of(("seq", 4, "batch", "seq"))) == "4*seq**2*batch"
+    assert str(Product.of(("N", 0, "C"))) == "0"
 
 
 @given(
@@ -193,15 +232,16 @@ def test_product_prints_like_sympy(coeff: int, factors: list) -> None:
     st.sampled_from(sorted(DTYPE_BYTES)),
 )
 def test_counts_follow_the_formulas(leading, in_f, out_f, bias, dtype) -> None:
-    report = explain_shape((*leading, in_f), out_f, in_f, bias=bias, dtype=dtype)
+    report = explain_shape((*leading, in_f), in_f, out_f, bias=bias, dtype=dtype)
     rows = sympy.Integer(1)
     for d in leading:
         rows *= sympy.Symbol(d) if isinstance(d, str) else d
+    names = [d for d in leading if isinstance(d, str)]
     macs = rows * in_f * out_f
     data = report.as_dict()
-    assert data["macs"] == (int(macs) if macs.is_number else str(macs))
+    assert_like_sympy(data["macs"], macs, names)
     flops = 2 * macs + (rows * out_f if bias else 0)
-    assert data["flops"] == (int(flops) if flops.is_number else str(flops))
+    assert_like_sympy(data["flops"], flops, names)
     assert data["output_shape"] == [*leading, out_f]
     assert data["params"] == out_f * in_f + (out_f if bias else 0)
 
@@ -217,4 +257,129 @@ def test_counts_follow_the_formulas(leading, in_f, out_f, bias, dtype) -> None:
 )
 def test_shapes_that_are_not_shapes_are_our_error(shape: object, message: str) -> None:
     with pytest.raises(LinexplainError, match=re.escape(message)):
-        explain_shape(shape, 2)  # type: ignore[arg-type]
+        explain_shape(shape, None, 2)  # type: ignore[arg-type]
+
+
+# --- the layer kind: Linear -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("in_f", "out_f", "bias"), [(3, 2, True), (3, 2, False), (0, 5, True)])
+def test_linear_is_what_torch_prints_and_builds(torch, in_f: int, out_f: int, bias: bool) -> None:
+    layer = Linear(in_f, out_f, bias)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch warns about a 0-element init
+        module = torch.nn.Linear(in_f, out_f, bias=bias)
+        built = eval(layer.torch_code, {"torch": torch})  # noqa: S307 - our own code, run in torch
+    assert layer.module == repr(module) == repr(built)
+    assert layer.params == sum(p.numel() for p in module.parameters())
+
+
+def test_linear_texts() -> None:
+    assert Linear(3, 2).module == "Linear(in_features=3, out_features=2, bias=True)"
+    assert Linear(3, 2).torch_code == "torch.nn.Linear(3, 2)"
+    assert Linear(3, 2, bias=False).torch_code == "torch.nn.Linear(3, 2, bias=False)"
+    assert (Linear(3, 2).params, Linear(3, 2, bias=False).params) == (8, 6)
+    assert Linear(10**10, 10**10).params == 10**20 + 10**10  # exact past int64
+
+
+def test_linear_sizes_become_python_ints() -> None:
+    layer = Linear(np.int64(3), np.int32(2))
+    assert (type(layer.in_features), type(layer.out_features)) == (int, int)
+    assert layer == Linear(3, 2)
+
+
+@pytest.mark.parametrize(
+    ("shape", "dims", "dtype"),
+    [
+        ((5, 3), None, "float32"),
+        (("N", "C", 3), {"N": 4}, "float64"),
+        (("N", "F"), None, "float16"),
+    ],
+)
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_walk_is_explain_shape(
+    shape: tuple, dims: dict | None, dtype: str, bias: bool
+) -> None:
+    report = Linear(3, 2, bias).walk(shape, dims, dtype)
+    assert report == explain_shape(shape, 3, 2, bias=bias, dtype=dtype, dims=dims)
+    assert report.output_shape == (*shape[:-1], 2) and report.bias is bias
+
+
+def test_linear_without_in_features_reads_the_last_dim() -> None:
+    report = Linear(None, 2).walk((4, 3))
+    assert report.in_features == 3 and report.in_features_inferred
+
+
+def test_linear_walk_refuses_as_torch_does() -> None:
+    with pytest.raises(LinexplainError) as caught:
+        Linear(3, 2).walk((5, 6, 4))
+    assert "(30x4 and 3x2)" in caught.value.message and "--in 4" in caught.value.hint
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((-1, 2), "in_features (--in): -1 is out of range"),
+        ((3, -2), "out_features (--out): -2 is out of range"),
+        ((3, 2.0), "out_features (--out): 2.0 is not a whole number"),
+        ((True, 2), "in_features (--in): True is not a whole number"),
+        (("3", 2), "in_features (--in): '3' is not a whole number"),
+        ((3, 2**63), "out_features (--out): 9223372036854775808 is out of range"),
+        ((3, None), "out_features is unknown"),
+        ((3, 2, 1), "bias must be True or False, got 1"),
+        ((3, 2, "no"), "bias must be True or False, got 'no'"),
+        ((3, 2, None), "bias must be True or False, got None"),
+    ],
+)
+def test_linear_refuses_bad_sizes_and_bias(args: tuple, message: str) -> None:
+    with pytest.raises(LinexplainError) as caught:
+        Linear(*args)
+    assert message in caught.value.message
+    assert caught.value.hint
+
+
+# --- a network: the shapes walked once through its layers -----------------------------------
+
+
+def test_network_of_one_is_its_layer() -> None:
+    layer = Linear(3, 2)
+    assert Network((layer,)).walk(("N", 3), {"N": 5}) == (layer.walk(("N", 3), {"N": 5}),)
+
+
+def test_network_walks_each_layer_from_the_last_output() -> None:
+    first, second = Network((Linear(3, 4), Linear(4, 2, bias=False))).walk(
+        ("N", "C", "F"), {"N": 5}, "float64"
+    )
+    assert (first.input_shape, first.output_shape) == (("N", "C", "F"), ("N", "C", 4))
+    assert first.bindings == {"N": 5, "F": 3} and first.bound_by_in == "F"
+    assert (second.input_shape, second.output_shape) == (("N", "C", 4), ("N", "C", 2))
+    assert second.bindings == {"N": 5}  # F is gone: the first layer replaced it
+    assert (str(first.macs), str(second.macs)) == ("60*C", "40*C")
+    assert not second.bias and second.dtype == "float64"
+
+
+def test_network_infers_a_lazy_layers_in_features() -> None:
+    reports = Network((Linear(3, 4), Linear(None, 6))).walk((2, 3))
+    assert reports[1].in_features == 4 and reports[1].in_features_inferred
+    assert reports[-1].output_shape == (2, 6)
+
+
+def test_network_matches_torch_sequential(torch) -> None:
+    layers = (Linear(3, 4), Linear(4, 5, bias=False), Linear(5, 2))
+    code = "torch.nn.Sequential(" + ", ".join(layer.torch_code for layer in layers) + ")"
+    model = eval(code, {"torch": torch})  # noqa: S307 - our own code, run in torch
+    for shape in [(3,), (7, 3), (2, 0, 3)]:
+        reports = Network(layers).walk(shape)
+        assert list(reports[-1].output_shape) == list(model(torch.zeros(shape)).shape)
+        assert sum(r.params for r in reports) == sum(p.numel() for p in model.parameters())
+
+
+def test_network_refuses_a_layer_that_does_not_fit() -> None:
+    with pytest.raises(LinexplainError) as caught:
+        Network((Linear(3, 4), Linear(5, 2))).walk((7, 3))
+    assert "mat1 and mat2 shapes cannot be multiplied (7x4 and 5x2)" in caught.value.message
+
+
+def test_network_refuses_dims_the_input_does_not_have() -> None:
+    with pytest.raises(LinexplainError, match="--dims names C"):
+        Network((Linear(3, 4),)).walk(("N", 3), {"C": 4})

@@ -1,11 +1,16 @@
-"""render's numbers for people: counts and byte sizes, exact at any size."""
+"""``linexplain.readable``: counts and byte sizes for people, exact at any size."""
 
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from linexplain.render import count, nbytes
-from linexplain.shapes import Product
+from linexplain.counts import Product
+from linexplain.output.text import prose
+from linexplain.readable import count, nbytes
+
+UNITS = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
 
 
 @pytest.mark.parametrize(
@@ -42,6 +47,51 @@ def test_count(n: int, text: str) -> None:
     assert count(n) == text
 
 
+@given(st.integers(min_value=0, max_value=10**60))
+def test_count_is_exact_and_its_approximation_is_close(n: int) -> None:
+    text = count(n)
+    exact, _, approx = text.partition(" (≈")
+    assert exact == f"{n:,}"
+    if n < 10**6:
+        assert not approx
+    else:  # 3 significant digits, rounded: within half a unit of the third digit
+        value = float(approx.removesuffix(")"))
+        assert abs(value - n) <= 0.005 * n
+
+
+@given(st.integers(min_value=0, max_value=10**40))
+def test_nbytes_is_exact_and_its_unit_is_readable(n: int) -> None:
+    text = nbytes(Product(n))
+    if n < 1024:
+        assert text == f"{n} B"
+        return
+    shown, unit, exact = text.split(" ", 2)
+    assert exact == f"({n:,} B)"
+    value = float(shown) * UNITS[unit]
+    assert abs(value - n) <= 0.005 * n  # 3 significant digits
+    assert "e" in shown or float(shown) < 1000  # never "1e+03 KiB"
+
+
 def test_symbolic_values_are_written_as_products() -> None:
-    assert count(Product.of(("N", 9, "C"))) == "9*C*N"
-    assert nbytes(Product.of(("N", "N", 12))) == "12*N**2 B"
+    # the names in the input's dim order, the number first, "·" between (ASCII: "*")
+    assert count(Product.of(("N", 9, "C"))) == "9·N·C"
+    assert nbytes(Product.of(("N", "C", 12))) == "12·N·C bytes"  # "B" would read as a dim
+    assert prose((count(Product.of(("N", 9, "C"))),), "ascii") == "9*N*C"
+
+
+def test_a_repeated_dim_is_a_power() -> None:
+    # an input shape (N, N, 3) has N**2 rows; the power must not lose its "**"
+    assert count(Product.of(("N", "N", 9))) == "9·N**2"
+    assert nbytes(Product.of(("N", "N", 12))) == "12·N**2 bytes"
+    assert prose((nbytes(Product.of(("N", "N", 12))),), "ascii") == "12*N**2 bytes"
+
+
+@given(
+    st.lists(st.sampled_from(["N", "C", "batch", "seq_len", "H"]), min_size=1, unique=True),
+    st.integers(min_value=2, max_value=10**6),
+)
+def test_named_products_keep_the_input_order(names: list[str], coeff: int) -> None:
+    dims = [*names[:1], coeff, *names[1:]]
+    assert count(Product.of(tuple(dims))) == "·".join([str(coeff), *names])
+    assert count(Product.of(tuple(names))) == "·".join(names)  # a coefficient of 1 is left out
+    assert nbytes(Product.of(tuple(dims))) == "·".join([str(coeff), *names]) + " bytes"
