@@ -10,6 +10,7 @@ writer spells those signs itself. This module imports neither numpy nor sympy.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any, Union
 
 
@@ -97,7 +98,9 @@ class Math:
 
     ``aligned``: one row per line with the ``=`` signs lined up and ``None`` rows for a gap (⋮);
     otherwise each line is printed whole (a matrix spans several lines). ``hidden`` says what a
-    gap leaves out; ``precision`` is the decimals of any numbers.
+    gap leaves out; ``precision`` is the decimals of any numbers. ``resize(keep)`` builds the
+    same block showing ``keep`` entries per axis (``keep`` is what it shows now), so a writer
+    with little room can elide more.
     """
 
     rows: list[Eq | None]
@@ -105,6 +108,8 @@ class Math:
     aligned: bool = False
     hidden: Text = ()
     precision: int = 4
+    keep: int | None = None
+    resize: Callable[[int], Math] | None = field(default=None, repr=False, compare=False)
 
 
 Block = Union[Table, Tensor, Lines, Notes, Code, Math]  # noqa: UP007

@@ -204,7 +204,9 @@ def _column(indices: Axis, entry: Callable[[int], Any]) -> sympy.ImmutableMatrix
     return _grid(indices, [0], lambda k, _: entry(k))
 
 
-def expand(in_features: int, out_features: int, bias: bool = True, view: View = View()) -> Expansion:
+def expand(
+    in_features: int, out_features: int, bias: bool = True, view: View = View()
+) -> Expansion:
     """Every output of ``nn.Linear(in_features, out_features, bias)`` written out.
 
     Raises LinexplainError for bad sizes, or when more than FULL_LIMIT weights would be shown.
@@ -225,7 +227,10 @@ def expand(in_features: int, out_features: int, bias: bool = True, view: View = 
     Z, W = n.matrix("Z", out_features, 1), n.matrix("W", out_features, in_features)
     X, B = n.matrix("X", in_features, 1, layered=False), n.matrix("B", out_features, 1)
     product = sympy.MatMul(_grid(rows, cols, n.w), _column(cols, n.x), evaluate=False)
-    y, x = n.matrix("y", 1, out_features, layered=False), n.matrix("x", 1, in_features, layered=False)
+    y, x = (
+        n.matrix("y", 1, out_features, layered=False),
+        n.matrix("x", 1, in_features, layered=False),
+    )
     b = n.matrix("b", 1, out_features, layered=False)
     # layer.weight in PyTorch's form: W itself, written without the layer number like x, y, b
     A = n.matrix("W", out_features, in_features, layered=False, name="layer_weight")
@@ -315,8 +320,9 @@ def expand_numbers(
         return float(total + (0.0 if bias is None else bias[row - base]))
 
     numeric = tuple(
-        NumericRow(row, n.z(row), _row_as_written(n, row, cols, bias is not None), values(row),
-                   output(row))  # fmt: skip
+        NumericRow(
+            row, n.z(row), _row_as_written(n, row, cols, bias is not None), values(row), output(row)
+        )  # fmt: skip
         for row in rows
         if row is not None
     )
@@ -428,8 +434,9 @@ def grad_forms(
         notation=n,
         compact=tuple(compact),
         sizes={"i": out_features, "j": in_features, "s": samples},
-        grad_weight=block(w_entries, weight_line, samples_, samples,
-                          out_features * in_features, d_w),  # fmt: skip
+        grad_weight=block(
+            w_entries, weight_line, samples_, samples, out_features * in_features, d_w
+        ),  # fmt: skip
         grad_bias=block(outs, bias_line, samples_, samples, out_features, d_b) if bias else None,
         grad_input=block(x_entries, input_line, outs, out_features, samples * in_features, d_x),
     )

@@ -11,6 +11,8 @@ linexplain grew from; "seed" is only ever the random seed.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from .counts import Product, product_as_written
@@ -59,7 +61,9 @@ def shape_doc(r: ShapeReport) -> Doc:
         source = "in_features, since it is the last dim" if name == r.bound_by_in else "--dims"
         notes.append(t(f"{name} = {size} (from {source})"))
     if r.in_features_inferred:
-        notes.append(t(f"in_features = {r.in_features}, read from the last dim (as nn.LazyLinear does)"))
+        notes.append(
+            t(f"in_features = {r.in_features}, read from the last dim (as nn.LazyLinear does)")
+        )
 
     steps = Table()
     plus_b = f" + b{format_shape(r.bias_shape)}" if r.bias_shape else ""
@@ -69,7 +73,10 @@ def shape_doc(r: ShapeReport) -> Doc:
         )
     elif len(r.input_shape) > 2:
         steps.rows.append(
-            ("1.", f"flatten the leading dims: {ins} → ({rows}, {r.in_features}), one row per sample")
+            (
+                "1.",
+                f"flatten the leading dims: {ins} → ({rows}, {r.in_features}), one row per sample",
+            )
         )
     steps.rows.append(
         (
@@ -114,8 +121,13 @@ def shape_doc(r: ShapeReport) -> Doc:
             f"out_features {r.out_features}"
         ),
         [
-            Section(t("Reading each dim (from the right)"), [reading, *([Notes(notes)] if notes else [])]),
-            Section(t(_bias("How torch computes it (y = x·Wᵀ + b, W = layer.weight)", r.bias)), [steps]),
+            Section(
+                t("Reading each dim (from the right)"),
+                [reading, *([Notes(notes)] if notes else [])],
+            ),
+            Section(
+                t(_bias("How torch computes it (y = x·Wᵀ + b, W = layer.weight)", r.bias)), [steps]
+            ),
             Section(t("Counts"), [counts]),
             Section(t(f"Memory ({r.dtype}, {r.itemsize} bytes per number)"), [mem]),
             Section(t("Other tools count differently"), [other]),
@@ -167,6 +179,52 @@ def block_math(block: Block, notation: Any, precision: int = 4, numbers: Any = N
     return Math(rows, notation, aligned=True, hidden=_hidden(block, notation), precision=precision)
 
 
+def resizable(math: Math, view: View, rebuild: Callable[[View], Math]) -> Math:
+    """``math`` able to show fewer entries per axis: ``rebuild`` makes it for another view."""
+    if view.keep is not None:
+        math.keep = view.keep
+
+        def resize(keep: int) -> Math:
+            smaller = replace(view, max_terms=keep)
+            return resizable(rebuild(smaller), smaller, rebuild)
+
+        math.resize = resize
+    return math
+
+
+def _scalar_math(e: Expansion) -> Math:
+    return block_math(e.scalar, e.notation)
+
+
+def _compact_math(e: Expansion) -> Math:
+    where = _every("i", e.view.index_base, e.out_features)
+    return Math([Eq(e.compact.lhs, e.compact.rhs, where=where)], e.notation)
+
+
+def _matrix_math(e: Expansion) -> Math:
+    aside = t(
+        f"Z, X{', B' if e.bias else ''}: columns; W: out × in = {e.out_features} × {e.in_features}"
+    )
+    rows = [Eq(e.matrix.lhs, e.matrix.rhs, aside=aside), Eq(e.matrix_long.lhs, e.matrix_long.rhs)]
+    return Math(rows, e.notation)  # type: ignore[arg-type]
+
+
+def _pytorch_math(e: Expansion) -> Math:
+    rows = [Eq(e.pytorch.lhs, e.pytorch.rhs), Eq(e.transposed.lhs, e.transposed.rhs)]
+    return Math(rows, e.notation)  # type: ignore[arg-type]
+
+
+def _form(e: Expansion, pick: Callable[[Expansion], Math]) -> Math:
+    """One form of ``e`` as maths, able to be rebuilt with fewer entries shown."""
+
+    def rebuild(view: View) -> Math:
+        from .equations import expand as expand_layer
+
+        return pick(expand_layer(e.in_features, e.out_features, e.bias, view))
+
+    return resizable(pick(e), e.view, rebuild)
+
+
 def _index_note(view: View) -> Prose:
     """How w_{i,j} maps to layer.weight."""
     if view.index_base == 0:
@@ -211,20 +269,15 @@ def expand_sections(
         sections.append(
             Section(
                 t("Scalar form (the post's equation (1)): w_ij joins input j to output i"),
-                [block_math(e.scalar, n)],
+                [_form(e, _scalar_math)],
             )
         )
-        where = _every("i", view.index_base, e.out_features)
-        sections.append(
-            Section(t("Compact form"), [Math([Eq(e.compact.lhs, e.compact.rhs, where=where)], n)])
-        )
+        sections.append(Section(t("Compact form"), [_compact_math(e)]))
     if form in ("all", "matrix"):
-        aside = t(f"Z, X{', B' if bias else ''}: columns; W: out × in = {e.out_features} × {e.in_features}")
         sections.append(
             Section(
                 t(_bias("Matrix form, column vectors (equation (2)): Z = W X + B", bias)),
-                [Math([Eq(e.matrix.lhs, e.matrix.rhs, aside=aside),
-                       Eq(e.matrix_long.lhs, e.matrix_long.rhs)], n)],  # fmt: skip
+                [_form(e, _matrix_math)],
             )
         )
     if form in ("all", "pytorch"):
@@ -233,16 +286,19 @@ def expand_sections(
             t(
                 f"W = layer.weight is out × in = {e.out_features} × {e.in_features}: the matrix ",
                 Sym(W, n),
-                " above; Wᵀ is in × out (PyTorch's docs write y = x Aᵀ + b, A = W)",
+                _bias(" above; Wᵀ is in × out (PyTorch's docs write y = x Aᵀ + b, A = W)", bias),
             ),
-            t(f"b = layer.bias has shape ({e.out_features},)" if bias else "no bias: b is left out"),
+            t(
+                f"b = layer.bias has shape ({e.out_features},)"
+                if bias
+                else "no bias: b is left out"
+            ),
             *_shape_words(input_shape, e.in_features, e.out_features),
         ]
         sections.append(
             Section(
                 t(_bias("PyTorch form, row vectors: y = x Wᵀ + b, W = layer.weight", bias)),
-                [Math([Eq(e.pytorch.lhs, e.pytorch.rhs), Eq(e.transposed.lhs, e.transposed.rhs)], n),
-                 Lines(lines)],  # fmt: skip
+                [_form(e, _pytorch_math), Lines(lines)],
             )
         )
     sections[-1].blocks.append(Notes([_index_note(view)]))
@@ -253,8 +309,6 @@ def expansion_data(e: Expansion, numbers: NumericExpansion | None = None) -> dic
     """``expand --json``: each row's ``lhs`` and ``rhs`` as sympy's ``str()`` (``rhs`` is
     ``b_1 + Sum(w_1_j*x_j, (j, 1, n))`` when the row's terms are elided), and the forms written."""
     n = e.notation
-    compact = [s for s in expand_sections(e, "scalar") if s.title[0] == "Compact form"][0]
-    matrix, pytorch = expand_sections(e, "matrix")[0], expand_sections(e, "pytorch")[0]
     data: dict[str, Any] = {
         "in_features": e.in_features,
         "out_features": e.out_features,
@@ -263,12 +317,16 @@ def expansion_data(e: Expansion, numbers: NumericExpansion | None = None) -> dic
         "index_base": e.view.index_base,
         "elided": e.elided,
         "scalar": [
-            {"lhs": str(r.lhs), "rhs": str(r.rhs), "latex": Rendered(Eq(r.lhs, r.shown), ("latex",), n)}
+            {
+                "lhs": str(r.lhs),
+                "rhs": str(r.rhs),
+                "latex": Rendered(Eq(r.lhs, r.shown), ("latex",), n),
+            }
             for r in e.scalar.rows
         ],
-        "compact": Rendered(compact.blocks[0]),  # type: ignore[arg-type]
-        "matrix": Rendered(matrix.blocks[0]),  # type: ignore[arg-type]
-        "pytorch": Rendered(pytorch.blocks[0]),  # type: ignore[arg-type]
+        "compact": Rendered(_compact_math(e)),
+        "matrix": Rendered(_matrix_math(e)),
+        "pytorch": Rendered(_pytorch_math(e)),
     }
     if numbers is not None:
         data["numbers"] = numbers_data(numbers, e.view.precision)
@@ -297,15 +355,15 @@ def expand_doc(
     e: Expansion,
     form: str = "all",
     input_shape: Shape | None = None,
-    numbers: NumericExpansion | None = None,
+    sample: Forward | None = None,
 ) -> Doc:
-    """``linexplain expand``: the forms, and the scalar form with numbers when there are some."""
+    """``linexplain expand``: the forms, and with ``sample`` (one sample through the layer) the
+    scalar form with its numbers."""
     layer = f", layer {e.view.layer}" if e.view.layer is not None else ""
     sections = expand_sections(e, form, input_shape)
-    if numbers is not None:
-        sections.append(
-            Section(t(NUMBERS_TITLE), [block_math(numbers.block, numbers.notation, e.view.precision, numbers)])
-        )
+    numbers = None if sample is None else steps(sample, e.view)
+    if sample is not None and numbers is not None:
+        sections.append(Section(t(NUMBERS_TITLE), [numbers_math(sample, e.view, numbers)]))
     return Doc(
         t(f"nn.Linear(in_features={e.in_features}, out_features={e.out_features}, bias={e.bias})"),
         t(f"every output written out{layer}"),
@@ -333,8 +391,24 @@ def steps(run: Forward, view: View) -> NumericExpansion | None:
     )
 
 
-def _seed_words(run: Forward) -> str:
-    return f"seed {run.seed}" if run.seed_used else "no seed used (weights and input given)"
+def numbers_math(run: Forward, view: View, written: NumericExpansion) -> Math:
+    """Sample 0's rows written out with numbers (``written``), able to show fewer terms."""
+
+    def rebuild(smaller: View) -> Math:
+        again = steps(run, smaller)
+        assert again is not None  # the same run had numbers
+        return block_math(again.block, again.notation, smaller.precision, again)
+
+    math = block_math(written.block, written.notation, view.precision, written)
+    return resizable(math, view, rebuild)
+
+
+def _seed_words(run: Forward, draws_upstream: bool = False) -> str:
+    """The seed, unless no number shown comes from it (weights and input given, and G not
+    drawn from it: ``grad --upstream seed`` draws G from the seed even then)."""
+    if run.seed_used or draws_upstream:
+        return f"seed {run.seed}"
+    return "no seed used (weights and input given)"
 
 
 def run_sections(run: Forward, view: View, written: NumericExpansion | None) -> list[Section]:
@@ -353,7 +427,12 @@ def run_sections(run: Forward, view: View, written: NumericExpansion | None) -> 
     sections.append(Section(t(f"x {format_shape(x.shape)}: {source}"), [Tensor(x, p, keep)]))
     sections.append(
         Section(
-            t(_bias(f"y = x·Wᵀ + b {format_shape(y.shape)}: one row per sample", layer.bias is not None)),
+            t(
+                _bias(
+                    f"y = x·Wᵀ + b {format_shape(y.shape)}: one row per sample",
+                    layer.bias is not None,
+                )
+            ),
             [Tensor(y, p, keep)],
         )
     )
@@ -364,8 +443,14 @@ def run_sections(run: Forward, view: View, written: NumericExpansion | None) -> 
             Section(
                 t("Sample 0 written out: the post's equation (1) with numbers"),
                 [
-                    block_math(written.block, written.notation, p, written),
-                    Notes([t(f"z_i is column {where} of {first} above ({view.index_base}-based indices)")]),
+                    numbers_math(run, view, written),
+                    Notes(
+                        [
+                            t(
+                                f"z_i is column {where} of {first} above ({view.index_base}-based indices)"
+                            )
+                        ]
+                    ),
                 ],
             )
         )
@@ -407,6 +492,7 @@ def run_doc(run: Forward, view: View, show_steps: bool = False) -> Doc:
         t(_run_summary(run)),
         run_sections(run, view, written),
         run_data(run, view, written),
+        result=run,
     )
 
 
@@ -436,8 +522,10 @@ def grad_lines(r: ShapeReport) -> list[Prose]:
     ]  # fmt: skip
     if gs.grad_bias_shape is not None:
         lines.append(
-            t(f"∂L/∂b = G summed over its {rows} rows: ({out},), b's shape (layer.bias)   "
-              f"{count(gs.grad_bias_adds)} adds")  # fmt: skip
+            t(
+                f"∂L/∂b = G summed over its {rows} rows: ({out},), b's shape (layer.bias)   "
+                f"{count(gs.grad_bias_adds)} adds"
+            )  # fmt: skip
         )
     lines += [
         t(f"∂L/∂x = G⋅W: ({rows} × {out})⋅({out} × {in_}) = ({rows} × {in_}), unfolded to x's "
@@ -447,23 +535,43 @@ def grad_lines(r: ShapeReport) -> list[Prose]:
     return lines
 
 
+def _written_out(forms: GradForms, pick: Callable[[GradForms], Block | None]) -> Math:
+    """One gradient written out, able to be rebuilt with fewer entries shown."""
+
+    def rebuild(view: View) -> Math:
+        from .equations import grad_forms
+
+        again = grad_forms(forms.in_features, forms.out_features, forms.samples, forms.bias, view)
+        block = pick(again)
+        assert block is not None
+        return block_math(block, again.notation)
+
+    return resizable(rebuild(forms.view), forms.view, rebuild)
+
+
 def grad_formula_sections(forms: GradForms) -> list[Section]:
     """The formulas for general indices, then each gradient written out."""
     n, first = forms.notation, forms.view.index_base
     compact = Math(
         [
-            Eq(eq.lhs, eq.rhs, where=t("; ".join("".join(_every(k, first, forms.sizes[k])) for k in free)))  # type: ignore[arg-type]
+            Eq(
+                eq.lhs,
+                eq.rhs,
+                where=t("; ".join("".join(_every(k, first, forms.sizes[k])) for k in free)),
+            )  # type: ignore[arg-type]
             for eq, free in forms.compact
         ],
         n,
     )
     sections = [
         Section(t("The formulas (sympy)"), [compact]),
-        Section(t("∂L/∂W written out"), [block_math(forms.grad_weight, n)]),
+        Section(t("∂L/∂W written out"), [_written_out(forms, lambda f: f.grad_weight)]),
     ]
     if forms.grad_bias is not None:
-        sections.append(Section(t("∂L/∂b written out"), [block_math(forms.grad_bias, n)]))
-    sections.append(Section(t("∂L/∂x written out"), [block_math(forms.grad_input, n)]))
+        sections.append(
+            Section(t("∂L/∂b written out"), [_written_out(forms, lambda f: f.grad_bias)])
+        )
+    sections.append(Section(t("∂L/∂x written out"), [_written_out(forms, lambda f: f.grad_input)]))
     return sections
 
 
@@ -487,7 +595,9 @@ def grad_doc(
     if forms is not None:
         sections += grad_formula_sections(forms)
     sections.append(
-        Section(t(f"G = ∂L/∂y {format_shape(grads.upstream.shape)}"), [Tensor(grads.upstream, p, keep)])
+        Section(
+            t(f"G = ∂L/∂y {format_shape(grads.upstream.shape)}"), [Tensor(grads.upstream, p, keep)]
+        )
     )
     sections.append(
         Section(
@@ -518,7 +628,12 @@ def grad_doc(
         data["formulas"] = {
             key: Rendered(section.blocks[0])  # type: ignore[arg-type]
             for key, section in zip(
-                ["compact", "grad_weight", *(["grad_bias"] if forms.grad_bias else []), "grad_input"],
+                [
+                    "compact",
+                    "grad_weight",
+                    *(["grad_bias"] if forms.grad_bias else []),
+                    "grad_input",
+                ],
                 grad_formula_sections(forms),
                 strict=True,
             )
@@ -530,11 +645,12 @@ def grad_doc(
         t(
             f"Gradients of nn.Linear(in_features={layer.in_features}, "
             f"out_features={layer.out_features}, bias={layer.bias is not None})  "
-            f"{_seed_words(run)}, {run.dtype}"
+            f"{_seed_words(run, grads.source == 'seed')}, {run.dtype}"
         ),
         t(loss),
         sections,
         data,
+        result=grads,
     )
 
 
@@ -542,8 +658,14 @@ def _check_table(error: float) -> Table:
     """The finite-difference check's verdict."""
     if math.isinf(error):
         return Table(
-            [("cannot judge", "", "the finite-difference step is lost in float64 at these "
-              "values: the check cannot tell a right gradient from a wrong one here")]  # fmt: skip
+            [
+                (
+                    "cannot judge",
+                    "",
+                    "the finite-difference step is lost in float64 at these "
+                    "values: the check cannot tell a right gradient from a wrong one here",
+                )
+            ]  # fmt: skip
         )
     return Table(
         [
@@ -560,9 +682,7 @@ def _check_table(error: float) -> Table:
 # --- explain ---------------------------------------------------------------------------------
 
 
-def explain_doc(
-    report: ShapeReport, expansion: Expansion, run: Forward, view: View
-) -> Doc:
+def explain_doc(report: ShapeReport, expansion: Expansion, run: Forward, view: View) -> Doc:
     """The whole post in one document: the layer, the shape walk, the equations, real numbers."""
     r = report
     bias = f" + bias {format_shape(r.bias_shape)}" if r.bias_shape else ""
@@ -587,7 +707,11 @@ def explain_doc(
             part(3, t(f"Real numbers: {_seed_words(run)}, {summary}")),
             *run_sections(run, view, written),
         ],
-        {"shape": shape.data, "expand": expansion_data(expansion), "run": run_data(run, view, written)},
+        {
+            "shape": shape.data,
+            "expand": expansion_data(expansion),
+            "run": run_data(run, view, written),
+        },
     )
 
 
@@ -607,7 +731,12 @@ def expand(req: Request) -> Doc:
     """Every output written out; with a seed or weights, the scalar form with numbers too."""
     from .session import check_fits_weight, forward
 
-    in_features, out_features, bias, shape_ = req.in_features, req.out_features, req.bias, req.input_shape
+    in_features, out_features, bias, shape_ = (
+        req.in_features,
+        req.out_features,
+        req.bias,
+        req.input_shape,
+    )
     one_sample = None
     if req.weight is not None:  # the weights give the sizes and whether there is a bias
         if shape_ is not None:
@@ -636,8 +765,7 @@ def expand(req: Request) -> Doc:
             in_features, out_features, bias=bias, seed=req.seed, dtype=req.dtype,
             input_shape=(in_features,), max_memory=req.max_memory,
         )  # fmt: skip
-    numbers = None if one_sample is None else steps(one_sample, req.view)
-    return expand_doc(expansion, req.form, shape_, numbers)
+    return expand_doc(expansion, req.form, shape_, one_sample)
 
 
 def _forward(req: Request, for_backward: bool = False) -> Forward:
@@ -663,7 +791,9 @@ def grad(req: Request) -> Doc:
 
     result = _forward(req, for_backward=True)
     grads = backward(result, req.upstream)
-    layer = Linear(result.layer.in_features, result.layer.out_features, result.layer.bias is not None)
+    layer = Linear(
+        result.layer.in_features, result.layer.out_features, result.layer.bias is not None
+    )
     (report,) = Network((layer,)).walk(result.input_shape, dict(result.dims), result.dtype)
     rows = math.prod(result.x.shape[:-1])
     sizes = rows and layer.in_features and layer.out_features
@@ -683,9 +813,16 @@ def explain(req: Request) -> Doc:
     if shape_ is None:
         in_features = POST_IN_FEATURES if in_features is None else in_features
         shape_ = ("N", "C", in_features)
-    elif in_features is None and shape_ and isinstance(shape_[-1], str) and shape_[-1] not in req.dims:
+    elif (
+        in_features is None
+        and shape_
+        and isinstance(shape_[-1], str)
+        and shape_[-1] not in req.dims
+    ):
         in_features = POST_IN_FEATURES  # a named last dim with no size: the post's 3
-    (report,) = Network((Linear(in_features, _out(req), req.bias),)).walk(shape_, req.dims, req.dtype)
+    (report,) = Network((Linear(in_features, _out(req), req.bias),)).walk(
+        shape_, req.dims, req.dtype
+    )
     expansion = Linear(report.in_features, report.out_features, req.bias).equations(req.view)
     result = forward(
         report.in_features, report.out_features, bias=req.bias, seed=req.seed or 0,

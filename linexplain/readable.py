@@ -44,8 +44,6 @@ def fixed_or_scientific(values: list[float], precision: int) -> str:
     return f"{{:.{precision}f}}"
 
 
-
-
 def _approx(n: int, unit: int = 1) -> str:
     """``n / unit`` to 3 significant digits, exact for any size (no float overflow)."""
     if n // unit < 1000:

@@ -439,7 +439,9 @@ def finite_difference_check(
     rng = np.random.default_rng(seed)
     errors = [0.0]
 
-    def check(nudged: tuple[np.ndarray, np.ndarray], analytic: np.ndarray, size: np.ndarray) -> None:
+    def check(
+        nudged: tuple[np.ndarray, np.ndarray], analytic: np.ndarray, size: np.ndarray
+    ) -> None:
         """Record the largest error, or inf when L's rounding, ``size`` (the sum of its terms'
         magnitudes) times float64's epsilon, swamps the step: a 0.1% error would not show."""
         numeric, h = nudged

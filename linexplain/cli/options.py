@@ -88,17 +88,23 @@ Dims = Annotated[
 ]
 Seed = Annotated[
     OptionalInt,
-    typer.Option(help="torch.manual_seed(SEED): PyTorch's own weights and input.", show_default=False),
+    typer.Option(
+        help="torch.manual_seed(SEED): PyTorch's own weights and input.", show_default=False
+    ),
 ]
 NumberDType = Annotated[NumberType, typer.Option("--dtype", help="As torch.set_default_dtype.")]
-MemoryDType = Annotated[MemoryType, typer.Option("--dtype", help="Number type for the memory figures.")]
+MemoryDType = Annotated[
+    MemoryType, typer.Option("--dtype", help="Number type for the memory figures.")
+]
 Input = Annotated[
     OptionalStr, typer.Option("--input", help="The input as JSON, e.g. '[[1, 2, 3], [4, 5, 6]]'.")
 ]
 InputFile = Annotated[
     OptionalStr,
-    typer.Option(help="The input from a .npy, .csv (a header line is skipped), .txt or .json "
-                 "file, or - (stdin)."),  # fmt: skip
+    typer.Option(
+        help="The input from a .npy, .csv (a header line is skipped), .txt or .json "
+        "file, or - (stdin)."
+    ),  # fmt: skip
 ]
 Weight = Annotated[
     OptionalStr,
@@ -120,7 +126,9 @@ MaxMemory = Annotated[
 ]
 Layer = Annotated[
     OptionalInt,
-    typer.Option(help="Layer number l, written as the superscript (l); -1 for none.", show_default=False),
+    typer.Option(
+        help="Layer number l, written as the superscript (l); -1 for none.", show_default=False
+    ),
 ]
 Base = Annotated[
     IndexBase,

@@ -57,7 +57,11 @@ class MathPrinter:
                 elif self.style == "ascii":
                     name = part.letter + (f"_{sub}" if sub else "") + (f"^{sup}" if sup else "")
                 else:
-                    name = part.letter + (f"_{{{sub}}}" if sub else "") + (f"^{{{sup}}}" if sup else "")
+                    name = (
+                        part.letter
+                        + (f"_{{{sub}}}" if sub else "")
+                        + (f"^{{{sup}}}" if sup else "")
+                    )
                 self._names[s] = name
         return self._names[s]
 
@@ -70,7 +74,11 @@ class MathPrinter:
             }
         if self.style == "latex":
             # LaTeX writes w x as "w x", but 2 times 3 needs its dot.
-            settings = {"symbol_names": names, "order": "none", "mul_symbol": "dot" if numbers else None}
+            settings = {
+                "symbol_names": names,
+                "order": "none",
+                "mul_symbol": "dot" if numbers else None,
+            }
             return _Latex(settings).doprint(e)
         return _Pretty(names, unicode=self.style == "text").doprint(e)
 

@@ -1,19 +1,79 @@
-"""A terminal: the plain text's lines with rich styles."""
+"""A terminal: the plain text's lines with rich styles, fitted to the console's width.
+
+Tables of numbers and blocks of maths that would run past the width show fewer entries (the same
+elision, with a smaller ``keep``); prose wraps at its spaces. Only what cannot be broken — a
+maths picture already at its smallest, one long word — may still go past the edge.
+"""
 
 from __future__ import annotations
 
 from typing import TextIO
 
-from ..document import Doc
-from .text import doc_lines
+from collections.abc import Callable
+
+from ..document import Block, Code, Doc, Math, Tensor
+from .text import Line, block_lines, doc_lines
+
+MIN_KEEP = 2  # a shortened axis shows its first entry, the gap and its last
+MAX_STEPS = 64  # bounds the work of fitting one block
 
 
-def write_rich(doc: Doc, stream: TextIO) -> None:
-    """Write ``doc`` with rich styles."""
+def smaller(block: Block) -> Block | None:
+    """The block showing one entry fewer per axis, or None when it cannot shrink."""
+    if isinstance(block, Tensor):
+        shown = min(block.keep, max(block.array.shape, default=1))
+        return Tensor(block.array, block.precision, shown - 1) if shown > MIN_KEEP else None
+    if isinstance(block, Math) and block.resize is not None and block.keep is not None:
+        return block.resize(block.keep - 1) if block.keep > MIN_KEEP else None
+    return None
+
+
+def _widest(lines: list[Line], block: Block) -> int:
+    """The widest line that cannot wrap (a maths block's closing remark is prose)."""
+    if isinstance(block, Math) and block.hidden:
+        lines = lines[:-1]
+    return max((len(line) for line, _ in lines), default=0)
+
+
+def fitted(width: int) -> Callable[[list[Line], Block], list[Line]]:
+    """A ``fit`` for :func:`doc_lines`: each block shrunk while it is wider than ``width`` and
+    shrinking makes it narrower (a long remark beside the maths is prose, and wraps); the lines
+    of maths, numbers and code are marked never to wrap."""
+
+    def fit(lines: list[Line], block: Block) -> list[Line]:
+        candidate = block
+        # A block showing all of a short axis shrinks only once its keep drops below it.
+        for _ in range(MAX_STEPS):
+            if _widest(lines, block) <= width:
+                break
+            less = smaller(candidate)
+            if less is None:
+                break
+            candidate, narrower = less, block_lines(less, "text")
+            if _widest(narrower, less) < _widest(lines, block):
+                block, lines = less, narrower
+        if isinstance(block, (Math, Tensor, Code)):
+            whole = len(lines) - (1 if isinstance(block, Math) and block.hidden else 0)
+            return [(line, f"{NO_WRAP} {style}".strip()) for line, style in lines[:whole]] + lines[
+                whole:
+            ]
+        return lines
+
+    return fit
+
+
+NO_WRAP = "nowrap"  # a style word write_rich reads and removes
+
+
+def write_rich(doc: Doc, stream: TextIO, width: int | None = None) -> None:
+    """Write ``doc`` with rich styles, fitted to the terminal's width (or ``width``)."""
     from rich.console import Console
     from rich.text import Text
 
-    out = Text()
-    for line, style in doc_lines(doc, "text"):
-        out.append(line + "\n", style=style or None)
-    Console(file=stream, highlight=False, soft_wrap=True).print(out, end="")
+    console = Console(file=stream, highlight=False, width=width)
+    for line, style in doc_lines(doc, "text", fitted(console.width)):
+        words = style.split()
+        keep_whole = NO_WRAP in words  # maths and code would break if wrapped
+        styled = Text(line, style=" ".join(w for w in words if w != NO_WRAP))
+        console.print(styled, no_wrap=keep_whole, overflow="ignore" if keep_whole else "fold",
+                      crop=False, soft_wrap=keep_whole)  # fmt: skip

@@ -7,6 +7,7 @@ Prose is authored in unicode; ASCII spells its signs (× → x, ᵀ → ^T, …)
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, Literal
 
 from ..document import Block, Code, Doc, Eq, Lines, Math, Notes, Sym, Table, Tensor, Text
@@ -149,15 +150,19 @@ def block_lines(block: Block, style: str) -> list[Line]:
     return [(f"  {line}".rstrip(), "") for line in math_lines(block, style)]
 
 
-def doc_lines(doc: Doc, style: str) -> list[Line]:
-    """The document as lines, each with a rich style name for terminals."""
+def doc_lines(
+    doc: Doc, style: str, fit: Callable[[list[Line], Block], list[Line]] | None = None
+) -> list[Line]:
+    """The document as lines, each with a rich style name for terminals; ``fit`` may replace a
+    block's lines (a terminal's writer shows less to fit its width)."""
     lines = [(prose(doc.title, style), "bold")]
     if doc.summary:
         lines.append((prose(doc.summary, style), "cyan"))
     for section in doc.sections:
         lines += [("", ""), (prose(section.title, style), "bold underline")]
         for block in section.blocks:
-            lines += block_lines(block, style)
+            written = block_lines(block, style)
+            lines += written if fit is None else fit(written, block)
     return lines
 
 
