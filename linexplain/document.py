@@ -9,8 +9,8 @@ writer spells those signs itself. This module imports neither numpy nor sympy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Union
 
 

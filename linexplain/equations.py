@@ -27,7 +27,7 @@ import sympy
 from .elide import hidden_count, shown_indices
 from .errors import LinexplainError
 from .grammar import MAX_SIZE, Shape, as_int
-from .view import View
+from .view import DEFAULT_VIEW, View
 
 FULL_LIMIT = 4096
 """The most weights one expansion writes out (a 64 x 64 layer)."""
@@ -205,7 +205,7 @@ def _column(indices: Axis, entry: Callable[[int], Any]) -> sympy.ImmutableMatrix
 
 
 def expand(
-    in_features: int, out_features: int, bias: bool = True, view: View = View()
+    in_features: int, out_features: int, bias: bool = True, view: View = DEFAULT_VIEW
 ) -> Expansion:
     """Every output of ``nn.Linear(in_features, out_features, bias)`` written out.
 
@@ -282,7 +282,7 @@ class NumericExpansion:
 
 
 def expand_numbers(
-    weight: Any, bias: Any, x: Any, *, y: Any = None, view: View = View()
+    weight: Any, bias: Any, x: Any, *, y: Any = None, view: View = DEFAULT_VIEW
 ) -> NumericExpansion:
     """The scalar rows with the layer's numbers put in, elided as ``expand`` elides them.
 
@@ -322,7 +322,7 @@ def expand_numbers(
     numeric = tuple(
         NumericRow(
             row, n.z(row), _row_as_written(n, row, cols, bias is not None), values(row), output(row)
-        )  # fmt: skip
+        )
         for row in rows
         if row is not None
     )
@@ -360,7 +360,11 @@ class GradForms:
 
 
 def grad_forms(
-    in_features: int, out_features: int, samples: int = 1, bias: bool = True, view: View = View()
+    in_features: int,
+    out_features: int,
+    samples: int = 1,
+    bias: bool = True,
+    view: View = DEFAULT_VIEW,
 ) -> GradForms:
     """The gradient formulas of ``nn.Linear(in_features, out_features, bias)`` for ``samples``
     rows (the input's leading dims folded), written out and elided like ``expand``."""
@@ -436,7 +440,7 @@ def grad_forms(
         sizes={"i": out_features, "j": in_features, "s": samples},
         grad_weight=block(
             w_entries, weight_line, samples_, samples, out_features * in_features, d_w
-        ),  # fmt: skip
+        ),
         grad_bias=block(outs, bias_line, samples_, samples, out_features, d_b) if bias else None,
         grad_input=block(x_entries, input_line, outs, out_features, samples * in_features, d_x),
     )

@@ -16,15 +16,15 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from .counts import Product, product_as_written
-from .errors import LinexplainError
 from .document import Code, Doc, Eq, Lines, Math, Notes, Rendered, Section, Sym, Table, Tensor
 from .document import Text as Prose
 from .document import text as t
+from .errors import LinexplainError
 from .grammar import Shape, format_shape
 from .layers import Linear, ShapeReport, explain_shape
 from .network import Network
-from .request import Request
 from .readable import count, nbytes, product
+from .request import Request
 from .view import View
 
 if TYPE_CHECKING:
@@ -94,14 +94,22 @@ def shape_doc(r: ShapeReport) -> Doc:
     counts = Table(header=("what", "shape", "count", "how"))
     counts.rows += [
         ("weight", format_shape(r.weight_shape), count(r.in_features * r.out_features), "out × in"),
-        ("bias", format_shape(r.bias_shape) if r.bias_shape else "none",
-         count(r.out_features if r.bias else 0), ""),
+        (
+            "bias",
+            format_shape(r.bias_shape) if r.bias_shape else "none",
+            count(r.out_features if r.bias else 0),
+            "",
+        ),
         ("params", "", count(r.params), "weight + bias" if r.bias else "weight only"),
         ("MACs", "", count(r.macs), f"{rows} {noun} × {r.in_features} in × {r.out_features} out"),
-        ("bias adds", "", count(r.bias_adds),
-         f"{rows} {noun} × {r.out_features} out" if r.bias else "no bias"),
+        (
+            "bias adds",
+            "",
+            count(r.bias_adds),
+            f"{rows} {noun} × {r.out_features} out" if r.bias else "no bias",
+        ),
         ("FLOPs", "", count(r.flops), "2·MACs + bias adds" if r.bias else "2·MACs"),
-    ]  # fmt: skip
+    ]
     memory = r.memory()
     mem = Table(
         [
@@ -110,7 +118,7 @@ def shape_doc(r: ShapeReport) -> Doc:
             ("output", nbytes(memory["output_bytes"])),
         ]
     )
-    tools = other_tools(r.leading + (r.in_features,), r.in_features, r.out_features, r.bias)
+    tools = other_tools((*r.leading, r.in_features), r.in_features, r.out_features, r.bias)
     other = Table([(tool.tool, count(tool.value), tool.how) for tool in tools])
     data = r.as_dict()
     data["other_tools"] = {tool.key: tool.value.value() for tool in tools}
@@ -197,7 +205,7 @@ def _scalar_math(e: Expansion) -> Math:
 
 
 def _compact_math(e: Expansion) -> Math:
-    where = _every("i", e.view.index_base, e.out_features)
+    where = t(_every("i", e.view.index_base, e.out_features))
     return Math([Eq(e.compact.lhs, e.compact.rhs, where=where)], e.notation)
 
 
@@ -232,10 +240,10 @@ def _index_note(view: View) -> Prose:
     return t("indices are 1-based (math style): w_{i,j} is layer.weight[i-1, j-1]")
 
 
-def _every(index: str, first: int, size: int) -> Prose:
+def _every(index: str, first: int, size: int) -> str:
     """``i = 1, …, 3``: the values of a free index."""
     last = first + size - 1
-    return t(f"{index} = {first}" if last == first else f"{index} = {first}, …, {last}")
+    return f"{index} = {first}" if last == first else f"{index} = {first}, …, {last}"
 
 
 def _shape_words(input_shape: Shape | None, in_: int, out: int) -> list[Prose]:
@@ -438,19 +446,14 @@ def run_sections(run: Forward, view: View, written: NumericExpansion | None) -> 
     )
     if written is not None:
         first = "the first row of y" if y.ndim > 1 else "y"
-        where = "i" if view.index_base == 0 else "i-1"
+        base = view.index_base
+        where = "i" if base == 0 else "i-1"
         sections.append(
             Section(
                 t("Sample 0 written out: the post's equation (1) with numbers"),
                 [
                     numbers_math(run, view, written),
-                    Notes(
-                        [
-                            t(
-                                f"z_i is column {where} of {first} above ({view.index_base}-based indices)"
-                            )
-                        ]
-                    ),
+                    Notes([t(f"z_i is column {where} of {first} above ({base}-based indices)")]),
                 ],
             )
         )
@@ -515,23 +518,29 @@ def grad_lines(r: ShapeReport) -> list[Prose]:
         else f"{rows} rows"
     )
     lines = [
-        t(f"G = ∂L/∂y has y's shape {format_shape(gs.upstream_shape)}; {fold}: "
-          f"x is ({rows} × {in_}), G is ({rows} × {out})"),
-        t(f"∂L/∂W = Gᵀ⋅x: ({out} × {rows})⋅({rows} × {in_}) = ({out} × {in_}), W's shape "
-          f"(layer.weight)   {count(gs.grad_weight_macs)} MACs"),
-    ]  # fmt: skip
+        t(
+            f"G = ∂L/∂y has y's shape {format_shape(gs.upstream_shape)}; {fold}: "
+            f"x is ({rows} × {in_}), G is ({rows} × {out})"
+        ),
+        t(
+            f"∂L/∂W = Gᵀ⋅x: ({out} × {rows})⋅({rows} × {in_}) = ({out} × {in_}), W's shape "
+            f"(layer.weight)   {count(gs.grad_weight_macs)} MACs"
+        ),
+    ]
     if gs.grad_bias_shape is not None:
         lines.append(
             t(
                 f"∂L/∂b = G summed over its {rows} rows: ({out},), b's shape (layer.bias)   "
                 f"{count(gs.grad_bias_adds)} adds"
-            )  # fmt: skip
+            )
         )
     lines += [
-        t(f"∂L/∂x = G⋅W: ({rows} × {out})⋅({out} × {in_}) = ({rows} × {in_}), unfolded to x's "
-          f"shape {format_shape(gs.grad_input_shape)}   {count(gs.grad_input_macs)} MACs"),
+        t(
+            f"∂L/∂x = G⋅W: ({rows} × {out})⋅({out} × {in_}) = ({rows} × {in_}), unfolded to x's "
+            f"shape {format_shape(gs.grad_input_shape)}   {count(gs.grad_input_macs)} MACs"
+        ),
         t(f"backward: {count(gs.backward_macs)} MACs = 2 × the forward's {count(r.macs)} MACs"),
-    ]  # fmt: skip
+    ]
     return lines
 
 
@@ -554,11 +563,7 @@ def grad_formula_sections(forms: GradForms) -> list[Section]:
     n, first = forms.notation, forms.view.index_base
     compact = Math(
         [
-            Eq(
-                eq.lhs,
-                eq.rhs,
-                where=t("; ".join("".join(_every(k, first, forms.sizes[k])) for k in free)),
-            )  # type: ignore[arg-type]
+            Eq(eq.lhs, eq.rhs, where=t("; ".join(_every(k, first, forms.sizes[k]) for k in free)))
             for eq, free in forms.compact
         ],
         n,
@@ -665,7 +670,7 @@ def _check_table(error: float) -> Table:
                     "the finite-difference step is lost in float64 at these "
                     "values: the check cannot tell a right gradient from a wrong one here",
                 )
-            ]  # fmt: skip
+            ]
         )
     return Table(
         [
@@ -742,10 +747,16 @@ def expand(req: Request) -> Doc:
         if shape_ is not None:
             check_fits_weight(shape_, req.weight.shape)
         one_sample = forward(
-            in_features, out_features, bias=bias, seed=req.seed or 0, dtype=req.dtype,
-            input_shape=(int(req.weight.shape[1]),), weight=req.weight,
-            bias_values=req.bias_values, max_memory=req.max_memory,
-        )  # fmt: skip
+            in_features,
+            out_features,
+            bias=bias,
+            seed=req.seed or 0,
+            dtype=req.dtype,
+            input_shape=(int(req.weight.shape[1]),),
+            weight=req.weight,
+            bias_values=req.bias_values,
+            max_memory=req.max_memory,
+        )
         in_features, out_features = one_sample.layer.in_features, one_sample.layer.out_features
         bias = one_sample.layer.bias is not None
     if out_features is None:
@@ -762,9 +773,14 @@ def expand(req: Request) -> Doc:
     expansion = Linear(in_features, out_features, bias).equations(req.view)
     if req.seed is not None and one_sample is None:  # x = torch.randn(in) after the init
         one_sample = forward(
-            in_features, out_features, bias=bias, seed=req.seed, dtype=req.dtype,
-            input_shape=(in_features,), max_memory=req.max_memory,
-        )  # fmt: skip
+            in_features,
+            out_features,
+            bias=bias,
+            seed=req.seed,
+            dtype=req.dtype,
+            input_shape=(in_features,),
+            max_memory=req.max_memory,
+        )
     return expand_doc(expansion, req.form, shape_, one_sample)
 
 
@@ -772,10 +788,19 @@ def _forward(req: Request, for_backward: bool = False) -> Forward:
     from .session import forward
 
     return forward(
-        req.in_features, req.out_features, bias=req.bias, seed=req.seed or 0, dtype=req.dtype,
-        input_shape=req.input_shape, dims=req.dims, x=req.x, weight=req.weight,
-        bias_values=req.bias_values, max_memory=req.max_memory, for_backward=for_backward,
-    )  # fmt: skip
+        req.in_features,
+        req.out_features,
+        bias=req.bias,
+        seed=req.seed or 0,
+        dtype=req.dtype,
+        input_shape=req.input_shape,
+        dims=req.dims,
+        x=req.x,
+        weight=req.weight,
+        bias_values=req.bias_values,
+        max_memory=req.max_memory,
+        for_backward=for_backward,
+    )
 
 
 def run(req: Request) -> Doc:
@@ -825,9 +850,15 @@ def explain(req: Request) -> Doc:
     )
     expansion = Linear(report.in_features, report.out_features, req.bias).equations(req.view)
     result = forward(
-        report.in_features, report.out_features, bias=req.bias, seed=req.seed or 0,
-        dtype=req.dtype, input_shape=shape_, dims=req.dims, max_memory=req.max_memory,
-    )  # fmt: skip
+        report.in_features,
+        report.out_features,
+        bias=req.bias,
+        seed=req.seed or 0,
+        dtype=req.dtype,
+        input_shape=shape_,
+        dims=req.dims,
+        max_memory=req.max_memory,
+    )
     return explain_doc(report, expansion, result, req.view)
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .grammar import Shape
-from .view import View
+from .view import DEFAULT_VIEW, View
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class Request:
     weight: Any = None
     bias_values: Any = None
     max_memory: int | None = None
-    view: View = View()
+    view: View = DEFAULT_VIEW
     form: str = "all"
     steps: bool = False
     upstream: Any = "ones"

@@ -67,3 +67,6 @@ class View:
     def keep(self) -> int | None:
         """How many entries an axis shows before eliding (None: all of them)."""
         return None if self.full else self.max_terms
+
+
+DEFAULT_VIEW = View()

@@ -104,7 +104,7 @@ InputFile = Annotated[
     typer.Option(
         help="The input from a .npy, .csv (a header line is skipped), .txt or .json "
         "file, or - (stdin)."
-    ),  # fmt: skip
+    ),
 ]
 Weight = Annotated[
     OptionalStr,
@@ -120,7 +120,8 @@ WeightFile = Annotated[
 MaxMemory = Annotated[
     OptionalStr,
     typer.Option(
-        help="Refuse a pass needing more bytes than this, e.g. 2GiB [default: a quarter of the RAM].",
+        help="Refuse a pass needing more bytes than this, e.g. 2GiB "
+        "[default: a quarter of the RAM].",
         show_default=False,
     ),
 ]

@@ -7,9 +7,8 @@ maths picture already at its smallest, one long word — may still go past the e
 
 from __future__ import annotations
 
-from typing import TextIO
-
 from collections.abc import Callable
+from typing import TextIO
 
 from ..document import Block, Code, Doc, Math, Tensor
 from .text import Line, block_lines, doc_lines
