@@ -10,15 +10,13 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from .. import __version__
-from .. import explain as library
 from ..errors import LinexplainError
-from ..output import write
 from ..terminal import use_rich
 from .options import (
     Base,
@@ -53,6 +51,9 @@ from .options import (
     WeightFile,
 )
 from .request import build
+
+if TYPE_CHECKING:
+    from ..document import Doc
 
 # --- error handling --------------------------------------------------------------------------
 
@@ -137,6 +138,21 @@ app = typer.Typer(
 )
 
 
+def _explained(command: str, options: dict[str, Any], piped: str = "ascii") -> tuple["Doc", str]:
+    """The document ``command`` makes of its options, and the format to write it in (``piped``
+    when the output is not a terminal). The library loads here, not at start-up."""
+    from .. import explain
+
+    request, fmt = build(piped=piped, **options)
+    return getattr(explain, command)(request), fmt
+
+
+def _write(doc: "Doc", fmt: str) -> None:
+    from ..output import write
+
+    write(doc, fmt)
+
+
 def _examples(*lines: str) -> str:
     """An epilog of example command lines, kept unwrapped."""
     return "Examples:\n\n\b\n" + "\n".join(f"  {line}" for line in lines)
@@ -190,8 +206,7 @@ def explain(
 ) -> None:
     """The whole post in one go: the layer, its shapes, its equations and PyTorch's numbers
     (the post's 3 -> 3 layer, layer 2, on an (N, C, 3) input unless told otherwise)."""
-    request, fmt = build(**locals())
-    write(library.explain(request), fmt)
+    _write(*_explained("explain", locals()))
 
 
 @app.command(
@@ -212,8 +227,7 @@ def shape(
     json: Json = False,
 ) -> None:
     """What shape comes out of nn.Linear and why: the last-dim rule, counts and memory."""
-    request, fmt = build(piped="pretty", **locals())
-    write(library.shape(request), fmt)
+    _write(*_explained("shape", locals(), piped="pretty"))
 
 
 @app.command(
@@ -244,8 +258,7 @@ def expand(
 ) -> None:
     """What every output is made of: z_i = Σ_j w_ij x_j + b_i, written out by sympy (with
     --seed or --weight-file, the scalar form with those numbers too)."""
-    request, fmt = build(**locals())
-    write(library.expand(request), fmt)
+    _write(*_explained("expand", locals()))
 
 
 @app.command(
@@ -280,13 +293,12 @@ def run_command(
     json: Json = False,
 ) -> None:
     """The real numbers: a NumPy Linear with PyTorch's own weights for --seed, run on an input."""
-    request, fmt = build(piped="pretty", **locals())
-    doc = library.run(request)
+    doc, fmt = _explained("run", locals(), piped="pretty")
     if save is not None:
         from ..arrays import save_array
 
         save_array(save, doc.result.y)
-    write(doc, fmt)
+    _write(doc, fmt)
 
 
 @app.command(
@@ -320,5 +332,4 @@ def grad(
     json: Json = False,
 ) -> None:
     """The backward pass: dL/dW, dL/db and dL/dx, their shapes, formulas and numbers."""
-    request, fmt = build(**locals())
-    write(library.grad(request), fmt)
+    _write(*_explained("grad", locals()))

@@ -1,12 +1,14 @@
 """A terminal: the plain text's lines with rich styles, fitted to the console's width.
 
 Tables of numbers and blocks of maths that would run past the width show fewer entries (the same
-elision, with a smaller ``keep``); prose wraps at its spaces. Only what cannot be broken — a
-maths picture already at its smallest, one long word — may still go past the edge.
+elision, with a smaller ``keep``); prose wraps at its spaces, continued under its indentation.
+Only what cannot be broken (a maths picture already at its smallest, one long word) may still go
+past the edge.
 """
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
 from typing import TextIO
 
@@ -25,6 +27,19 @@ def smaller(block: Block) -> Block | None:
     if isinstance(block, Math) and block.resize is not None and block.keep is not None:
         return block.resize(block.keep - 1) if block.keep > MIN_KEEP else None
     return None
+
+
+def _wrap(line: Line, width: int) -> list[Line]:
+    """A line of prose broken at its spaces to fit ``width``, continued under its indentation;
+    a word longer than the width stays whole."""
+    text, style = line
+    if len(text) <= width:
+        return [line]
+    indent = " " * (len(text) - len(text.lstrip()) + 4)
+    parts = textwrap.wrap(
+        text, width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False
+    )
+    return [(part, style) for part in parts]
 
 
 def _widest(lines: list[Line], block: Block) -> int:
@@ -51,12 +66,11 @@ def fitted(width: int) -> Callable[[list[Line], Block], list[Line]]:
             candidate, narrower = less, block_lines(less, "text")
             if _widest(narrower, less) < _widest(lines, block):
                 block, lines = less, narrower
-        if isinstance(block, (Math, Tensor, Code)):
-            whole = len(lines) - (1 if isinstance(block, Math) and block.hidden else 0)
-            return [(line, f"{NO_WRAP} {style}".strip()) for line, style in lines[:whole]] + lines[
-                whole:
-            ]
-        return lines
+        whole = len(lines) if isinstance(block, (Math, Tensor, Code)) else 0
+        if isinstance(block, Math) and block.hidden:
+            whole -= 1  # its closing remark is prose
+        fixed = [(line, f"{NO_WRAP} {style}".strip()) for line, style in lines[:whole]]
+        return fixed + [wrapped for line in lines[whole:] for wrapped in _wrap(line, width)]
 
     return fit
 
@@ -70,9 +84,8 @@ def write_rich(doc: Doc, stream: TextIO, width: int | None = None) -> None:
     from rich.text import Text
 
     console = Console(file=stream, highlight=False, width=width)
+    out = Text()
     for line, style in doc_lines(doc, "text", fitted(console.width)):
         words = style.split()
-        keep_whole = NO_WRAP in words  # maths and code would break if wrapped
-        styled = Text(line, style=" ".join(w for w in words if w != NO_WRAP))
-        console.print(styled, no_wrap=keep_whole, overflow="ignore" if keep_whole else "fold",
-                      crop=False, soft_wrap=keep_whole)  # fmt: skip
+        out.append(line + "\n", style=" ".join(w for w in words if w != NO_WRAP) or None)
+    console.print(out, end="", soft_wrap=True)  # fitted already: rich must not wrap again
