@@ -294,7 +294,8 @@ def expand_sections(
             t(
                 f"W = layer.weight is out × in = {e.out_features} × {e.in_features}: the matrix ",
                 Sym(W, n),
-                _bias(" above; Wᵀ is in × out (PyTorch's docs write y = x Aᵀ + b, A = W)", bias),
+                " above" if form == "all" else " of the matrix form",
+                _bias("; Wᵀ is in × out (PyTorch's docs write y = x Aᵀ + b, A = W)", bias),
             ),
             t(
                 f"b = layer.bias has shape ({e.out_features},)"

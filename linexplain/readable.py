@@ -60,8 +60,11 @@ def _approx(n: int, unit: int = 1) -> str:
 
 
 def product(value: Product) -> str:
-    """A symbolic count as people read it: ``9·N·C`` (the dims in the input's order)."""
-    return str(value).replace("*", "·")
+    """A symbolic count as people read it: ``9·N·C``, ``9·N^2`` (the dims in the input's order)."""
+    factors = [name if power == 1 else f"{name}^{power}" for name, power in value.powers]
+    if value.coeff != 1 or not factors:
+        factors.insert(0, str(value.coeff))
+    return "·".join(factors)
 
 
 def count(value: Product | int) -> str:

@@ -86,15 +86,15 @@ class Forward:
         """Whether the seed makes any number shown (not when weights and input are given)."""
         return not (self.given_weight and self.given_input)
 
-    def torch_snippet(self, requires_grad: bool = False) -> str:
+    def torch_snippet(self, requires_grad: bool = False, seeded: bool = False) -> str:
         """The PyTorch code that gives the same numbers (``x.requires_grad_()`` before the
-        layer runs, for a backward pass)."""
+        layer runs, for a backward pass; ``seeded`` keeps the seed for draws that follow)."""
         layer = self.layer
         bias = "" if layer.bias is not None or self.given_weight else ", bias=False"
         lines = ["import torch", ""]
         if self.dtype == "float64":
             lines.append("torch.set_default_dtype(torch.float64)")
-        if self.seed_used:
+        if self.seed_used or seeded:
             lines.append(f"torch.manual_seed({self.seed})")
         lines.append(f"layer = torch.nn.Linear({layer.in_features}, {layer.out_features}{bias})")
         if self.given_weight:
@@ -335,7 +335,7 @@ class Gradients:
     def torch_snippet(self) -> str:
         """The PyTorch code that gives the same gradients: ``run``'s, then the backward pass."""
         run = self.run
-        lines = run.torch_snippet(requires_grad=True).splitlines()
+        lines = run.torch_snippet(requires_grad=True, seeded=self.source == "seed").splitlines()
         if self.source == "ones":
             lines.append("y.sum().backward()  # L = y.sum(), so G = dL/dy is all ones")
         else:

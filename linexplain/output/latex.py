@@ -97,6 +97,7 @@ def latex(doc: Doc) -> str:
                 out += _table(block)
             elif isinstance(block, Math):
                 out += ["\\[", math_latex(block), "\\]"]
+                out += [prose(block.hidden) + r"\par"] if block.hidden else []
             elif isinstance(block, Code):
                 out += ["\\begin{verbatim}", block.code, "\\end{verbatim}"]
             elif isinstance(block, Notes):

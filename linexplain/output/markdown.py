@@ -46,6 +46,7 @@ def markdown(doc: Doc) -> str:
                 out += [*_table(block), ""]
             elif isinstance(block, Math):
                 out += ["$$", math_latex(block), "$$", ""]
+                out += [prose(block.hidden), ""] if block.hidden else []
             elif isinstance(block, Code):
                 out += [f"```{block.language}", block.code, "```", ""]
             elif isinstance(block, Notes):
