@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import assert_in_order
 from typer.testing import CliRunner
 
 from linexplain import __version__
@@ -27,14 +28,39 @@ def invoke(*args: str):
     return runner.invoke(app, list(args), env={"NO_COLOR": "1"})
 
 
-def test_shape_text_walks_the_seed_example() -> None:
+def test_shape_text_walks_the_posts_example() -> None:
     result = invoke("shape", "--in", "3", "--out", "3", "--input-shape", "N,C,3")
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "(N, C, 3) → (N, C, 3): only the last dim changes" in out
-    assert "flatten the leading dims: (N, C, 3) → (N*C, 3)" in out
-    assert "9*C*N" in out and "21*C*N" in out and "12*C*N B" in out
-    assert "torchinfo Mult-Adds" in out and "\x1b[" not in out
+    assert "flatten the leading dims: (N, C, 3) → (N·C, 3)" in out
+    assert "(N·C × 3) · Wᵀ(3 × 3) + b(3,) → (N·C × 3)" in out
+    assert "9·N·C" in out and "21·N·C" in out and "12·N·C bytes" in out
+    assert "N·C rows × 3 in × 3 out" in out
+    # Read from the right: the last dim (in_features) first.
+    reading = [
+        "Reading each dim (from the right)",
+        "features of one sample",
+        "samples:",
+        "sample matrices:",
+    ]
+    assert_in_order(out, reading)
+    assert "torchinfo 1.8.0 Mult-Adds" in out and "\x1b[" not in out
+
+
+@pytest.mark.parametrize(
+    ("fmt", "macs"),
+    [
+        ("ascii", "MACs 9*N*C N*C rows x 3 in x 3 out"),
+        ("latex", "MACs & & 9$\\cdot$N$\\cdot$C & N$\\cdot$C rows"),
+        ("markdown", "| MACs | | 9·N·C | N·C rows × 3 in × 3 out |"),
+    ],
+)
+def test_shape_takes_every_format(fmt: str, macs: str) -> None:
+    result = invoke("shape", "--in", "3", "--out", "3", "-s", "N,C,3", "--format", fmt)
+    assert result.exit_code == 0, result.output
+    assert macs in " ".join(result.stdout.split())  # the MACs row, spacing aside
+    assert fmt != "ascii" or result.stdout.isascii()
 
 
 def test_shape_json_contract() -> None:
@@ -42,7 +68,7 @@ def test_shape_json_contract() -> None:
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     assert set(data) == SHAPE_KEYS
-    assert data["input_shape"] == ["N", "C", 3] and data["macs"] == "9*C*N"
+    assert data["input_shape"] == ["N", "C", 3] and data["macs"] == "9*N*C"
     assert set(data["memory"]) == {"params_bytes", "input_bytes", "output_bytes"}
 
 

@@ -58,6 +58,20 @@ def test_bash_completes_options_and_choices() -> None:
     assert bash_complete("linexplain", "shape", "--dtype", "b") == ["bfloat16"]
 
 
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_bash_completes_every_commands_format(command: str) -> None:
+    assert "--format" in bash_complete("linexplain", command, "--fo")
+    assert bash_complete("linexplain", command, "--format", "") == [
+        "pretty", "ascii", "latex", "markdown"
+    ]  # fmt: skip
+
+
+def test_bash_completes_runs_new_options() -> None:
+    assert bash_complete("linexplain", "run", "--index-base", "") == ["1", "0"]
+    assert sorted(bash_complete("linexplain", "run", "--ma")) == ["--max-memory", "--max-terms"]
+    assert bash_complete("linexplain", "run", "--la") == ["--layer"]
+
+
 def test_completion_imports_neither_numpy_nor_sympy() -> None:
     probe = (
         "import sys\n"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import sympy
+from helpers import assert_in_order
 from typer.testing import CliRunner
 
 from linexplain.cli import app
@@ -24,12 +25,15 @@ def invoke(*args: str):
     return runner.invoke(app, ["expand", *args], env={"NO_COLOR": "1"})
 
 
-def test_seed_example_piped_is_ascii() -> None:
+def test_posts_example_piped_is_ascii() -> None:
     result = invoke("--in", "3", "--out", "3", "--layer", "2")
     assert result.exit_code == 0, result.output
     out = result.stdout
+    assert "Scalar form (the post's equation (1))" in out
     assert "z_1^(2) = w_11^(2)*x_1 + w_12^(2)*x_2 + w_13^(2)*x_3 + b_1^(2)" in out
-    assert "Z^(2) = W^(2)*X + B^(2)" in out and "y = x*A^T + b" in out
+    assert "Z^(2) = W^(2)*X + B^(2)" in out and "y = x*W^T + b" in out
+    assert "PyTorch form, row vectors: y = x W^T + b, W = layer.weight" in out
+    assert out.count("A^T") == 1 and "(PyTorch's docs write y = x A^T + b, A = W)" in out
     assert "(batch x 3)*(3 x 3) = (batch x 3)" in out
     assert out.isascii()
 
@@ -54,13 +58,36 @@ def test_form_selects(form: str) -> None:
         assert (title in out) == (name == form)
 
 
-def test_latex_and_markdown() -> None:
+def test_latex_and_markdown_are_the_whole_document() -> None:
     latex = invoke("--in", "3", "--out", "3", "--layer", "2", "--format", "latex").stdout
-    assert latex.count("\\[") == latex.count("\\]") == 4
+    assert latex.startswith("\\section*{nn.Linear(in\\_features=3, out\\_features=3, bias=True)}")
+    assert latex.count("\\[") == latex.count("\\]") == 4  # one display per form
     assert "w_{11}^{(2)}" in latex and latex.count("{") == latex.count("}")
+    assert_in_order(
+        latex,
+        [
+            "\\subsection*{Scalar form (the post's equation (1))",
+            "\\subsection*{Compact form}",
+            "\\subsection*{Matrix form",
+            "\\subsection*{PyTorch form",
+            "y &= x W^{T} + b",
+            "(PyTorch's docs write y = x A$^{T}$ + b, A = W)\\par",  # the prose, in LaTeX
+            "\\emph{indices are 1-based",
+        ],
+    )
     markdown = invoke("--in", "3", "--out", "3", "--format", "markdown").stdout
-    assert markdown.startswith("### nn.Linear(3, 3, bias=True)")
+    assert markdown.startswith("### nn.Linear(in\\_features=3, out\\_features=3, bias=True)")
     assert markdown.count("$$") == 8
+    assert_in_order(
+        markdown,
+        [
+            "**Scalar form (the post's equation (1))",
+            "z_{1} &= w_{11} x_{1}",
+            "**PyTorch form, row vectors: y = x Wᵀ + b, W = layer.weight**",
+            "(PyTorch's docs write y = x Aᵀ + b, A = W)",
+            "> indices are 1-based",
+        ],
+    )
 
 
 def test_json_contract_and_rhs_parse_back() -> None:
@@ -70,6 +97,15 @@ def test_json_contract_and_rhs_parse_back() -> None:
     assert data["layer"] == 2 and data["index_base"] == 1 and data["elided"] is False
     assert data["scalar"][0]["lhs"] == "z_1"
     assert data["scalar"][0]["rhs"] == "b_1 + w_1_1*x_1 + w_1_2*x_2 + w_1_3*x_3"
+    for form in ("compact", "matrix", "pytorch"):
+        assert set(data[form]) == {"text", "latex"}
+    pytorch = data["pytorch"]["text"].splitlines()  # only the maths, no prose
+    assert (
+        pytorch[0] == "y = x⋅Wᵀ + b"
+        and "Wᵀ = " in pytorch[2]
+        and "docs" not in data["pytorch"]["text"]
+    )
+    assert data["pytorch"]["latex"].startswith("\\begin{aligned}\ny &= x W^{T} + b")
     names = {
         f"{k}_{i}_{j}": sympy.Symbol(f"{k}_{i}_{j}") for k in "w" for i in (1, 2) for j in (1, 2, 3)
     }
@@ -178,7 +214,8 @@ def test_full_writes_the_numbers_out_too() -> None:
 
 def test_titles_drop_the_bias_without_one() -> None:
     text = invoke("--in", "3", "--out", "2", "--no-bias").stdout
-    assert "Z = W X" in text and "y = x A^T, A = layer.weight" in text
+    assert "Z = W X" in text and "y = x W^T, W = layer.weight" in text
+    assert "(PyTorch's docs write y = x A^T, A = W)" in text
     assert "+ b" not in text and "+ B" not in text
     latex = invoke("--in", "3", "--out", "2", "--no-bias", "--format", "latex").stdout
     markdown = invoke("--in", "3", "--out", "2", "--no-bias", "--format", "markdown").stdout

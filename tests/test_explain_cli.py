@@ -1,4 +1,4 @@
-"""``linexplain explain``: the whole seed in one command, and its parts agreeing with each other."""
+"""``linexplain explain``: the whole post in one command, and its parts agreeing with each other."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from helpers import assert_in_order
 from typer.testing import CliRunner
 
 from linexplain.cli import app
+from linexplain.equations import expand
 from linexplain.session import forward
-from linexplain.symbolic import expand
 
 runner = CliRunner()
 
@@ -25,7 +25,7 @@ def invoke(*args: str, env: dict | None = None):
     return runner.invoke(app, ["explain", *args], env=env or {"NO_COLOR": "1"})
 
 
-def test_default_is_the_seeds_example_in_order() -> None:
+def test_default_is_the_posts_example_in_order() -> None:
     result = invoke("--format", "pretty")
     assert result.exit_code == 0, result.output
     out = result.stdout
@@ -34,11 +34,12 @@ def test_default_is_the_seeds_example_in_order() -> None:
     landmarks = [
         "1. The shape walk: (N, C, 3) → (N, C, 3)",
         "Reading each dim",
-        "9*C*N",
+        "9·N·C",
         "2. What every output is made of",
+        "Scalar form (the post's equation (1))",
         "z₁⁽²⁾ = w₁₁⁽²⁾⋅x₁ + w₁₂⁽²⁾⋅x₂ + w₁₃⁽²⁾⋅x₃ + b₁⁽²⁾",
         "Z⁽²⁾ = W⁽²⁾⋅X + B⁽²⁾",
-        "Why Aᵀ",
+        "Why Wᵀ",
         "3. Real numbers: seed 0",
         "x (2, 2, 3): torch.randn(2, 2, 3)",
         "Sample 0 written out",
@@ -89,13 +90,52 @@ def test_ascii_format_and_piped_default() -> None:
     assert invoke().stdout == out  # piped: ASCII unless --format pretty
 
 
+def test_help_says_it_is_the_whole_post() -> None:
+    result = invoke("--help")
+    assert result.exit_code == 0 and "The whole post in one go" in result.stdout
+    assert "seed's" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("fmt", "marks"),
+    [
+        (
+            "latex",
+            [
+                "\\section*{1. The shape walk",
+                "\\begin{tabular}",
+                "\\section*{2. What every output is made of",
+                "z_{1}^{(2)} &= w_{11}^{(2)} x_{1}",
+                "\\section*{3. Real numbers: seed 0",
+                "torch.manual_seed(0)",
+            ],
+        ),
+        (
+            "markdown",
+            [
+                "1. The shape walk",
+                "| dim | size | what it counts |",
+                "2. What every output is made of",
+                "$$",
+                "3. Real numbers: seed 0",
+                "torch.manual_seed(0)",
+            ],
+        ),
+    ],
+)
+def test_latex_and_markdown_are_the_whole_document(fmt: str, marks: list[str]) -> None:
+    result = invoke("--format", fmt)
+    assert result.exit_code == 0, result.output
+    assert_in_order(result.stdout, marks)
+
+
 def test_in_is_read_from_the_input_shape() -> None:
     data = json.loads(invoke("-s", "5,4", "--out", "2", "--json").stdout)
     assert data["shape"]["in_features"] == 4 and data["run"]["input_shape"] == [5, 4]
     assert json.loads(invoke("--in", "4", "--json").stdout)["shape"]["input_shape"] == ["N", "C", 4]
     bound = json.loads(invoke("-s", "N,K", "--dims", "K=4", "--json").stdout)  # K's size is in
     assert bound["shape"]["in_features"] == 4 and bound["run"]["input_shape"] == [2, 4]
-    unbound = json.loads(invoke("-s", "N,K", "--json").stdout)  # no size anywhere: the seed's 3
+    unbound = json.loads(invoke("-s", "N,K", "--json").stdout)  # no size anywhere: the post's 3
     assert unbound["shape"]["in_features"] == 3 and unbound["run"]["input_shape"] == [2, 3]
 
 
@@ -114,8 +154,9 @@ def test_max_terms_shortens_the_numbers_too() -> None:
 @pytest.mark.parametrize("bias", [True, False])
 def test_numbers_in_the_scalar_form_give_the_core_output(seed: int, bias: bool) -> None:
     """Substituting a seeded layer's numbers into the sympy rows gives the NumPy core's y."""
-    run = forward(4, 5, bias=bias, seed=seed, input_shape=(3, 5), dtype="float64")
+    run = forward(5, 4, bias=bias, seed=seed, input_shape=(3, 5), dtype="float64")
     expansion = expand(5, 4, bias=bias)
+    assert run.layer.weight.shape == (4, 5)  # in_features 5 first, as nn.Linear(5, 4)
     weight, b = run.layer.weight, run.layer.bias
     for sample, expected in zip(run.x, run.y, strict=True):
         values = {sympy.Symbol(f"x_{j + 1}"): sample[j] for j in range(5)}
@@ -123,7 +164,7 @@ def test_numbers_in_the_scalar_form_give_the_core_output(seed: int, bias: bool) 
             values |= {sympy.Symbol(f"w_{i + 1}_{j + 1}"): weight[i, j] for j in range(5)}
             if b is not None:
                 values[sympy.Symbol(f"b_{i + 1}")] = b[i]
-        got = [float(row.rhs.subs(values)) for row in expansion.scalar]
+        got = [float(row.rhs.subs(values)) for row in expansion.scalar.rows]
         np.testing.assert_allclose(got, expected, rtol=1e-12)
 
 

@@ -17,7 +17,7 @@ OPTIONS = {
     "shape": {
         "--in": SIZES, "--out": SIZES, "--input-shape": TEXT, "--dims": TEXT,
         "--dtype": st.sampled_from(["float32", "bfloat16", "int8"]), "--json": None,
-        "--no-bias": None,
+        "--no-bias": None, "--format": st.sampled_from(["pretty", "ascii", "latex", "markdown"]),
     },
     "expand": {
         "--in": SIZES, "--out": SIZES, "--layer": SIZES, "--index-base": SIZES,
@@ -32,17 +32,20 @@ OPTIONS = {
         "--input": TEXT, "--weight": TEXT, "--bias-values": TEXT, "--steps": None,
         "--precision": SIZES, "--max-memory": TEXT, "--json": None,
         "--dtype": st.sampled_from(["float32", "float64", "float16"]),
+        "--index-base": SIZES, "--layer": SIZES, "--max-terms": SIZES,
+        "--format": st.sampled_from(["pretty", "ascii", "latex", "markdown", "html"]),
     },
     "grad": {
         "--in": SIZES, "--out": SIZES, "--seed": SIZES, "--input-shape": TEXT, "--dims": TEXT,
         "--upstream": st.sampled_from(["ones", "seed", "missing.npy", "[1]"]), "--check": None,
-        "--layer": SIZES, "--max-terms": SIZES, "--json": None,
-        "--format": st.sampled_from(["pretty", "ascii", "latex"]),
+        "--layer": SIZES, "--max-terms": SIZES, "--json": None, "--index-base": SIZES,
+        "--precision": SIZES, "--format": st.sampled_from(["pretty", "ascii", "latex", "markdown"]),
     },
     "explain": {
         "--in": SIZES, "--out": SIZES, "--input-shape": TEXT, "--dims": TEXT, "--seed": SIZES,
         "--layer": SIZES, "--max-terms": SIZES, "--json": None, "--precision": SIZES,
-        "--max-memory": TEXT, "--no-bias": None,
+        "--max-memory": TEXT, "--no-bias": None, "--index-base": SIZES,
+        "--format": st.sampled_from(["pretty", "ascii", "latex", "markdown"]),
     },
 }  # fmt: skip
 

@@ -46,15 +46,17 @@ def test_text_walks_shapes_formulas_numbers_and_torch() -> None:
     out = result.stdout
     landmarks = [
         "L = y.sum(), so G = ∂L/∂y is all ones",
-        "∂L/∂W = Gᵀ⋅X: (2 × 4)⋅(4 × 3) = (2 × 3)",
+        "∂L/∂W = Gᵀ⋅x: (2 × 4)⋅(4 × 3) = (2 × 3)",
         "backward: 48 MACs = 2 × the forward's 24 MACs",
         "∂L/∂wᵢⱼ = Σₛ₌₁⁴ gₛᵢ⋅xₛⱼ",
         "∂L/∂w₁₁ = g₁₁⋅x₁₁ + g₂₁⋅x₂₁ + g₃₁⋅x₃₁ + g₄₁⋅x₄₁",
         "∂L/∂W = layer.weight.grad (2, 3)",
         "∂L/∂x = x.grad (4, 3)",
         "y.sum().backward()",
+        "print(layer.weight.grad)  # dL/dW = G^T x: (2, 3), like W",
     ]
     assert_in_order(out, landmarks)
+    assert "X" not in out  # x is the batch: one name per thing
 
 
 def test_json_contract_and_the_gradients() -> None:
@@ -67,6 +69,42 @@ def test_json_contract_and_the_gradients() -> None:
     np.testing.assert_allclose(data["grad_bias"], g.sum(0), rtol=1e-6)
     np.testing.assert_allclose(data["grad_input"], g @ w, rtol=1e-5)
     assert data["shapes"]["backward_macs"] == 2 * data["shapes"]["forward_macs"] == 48
+    assert data["index_base"] == 1
+
+
+def test_json_has_the_formulas_as_text_and_latex() -> None:
+    data = grad_json("--in", "3", "--out", "2", "-s", "4,3")
+    formulas = data["formulas"]
+    assert set(formulas) == {"compact", "grad_weight", "grad_bias", "grad_input"}
+    assert all(set(form) == {"text", "latex"} for form in formulas.values())
+    assert formulas["compact"]["text"].startswith("∂L/∂wᵢⱼ = Σₛ₌₁⁴ gₛᵢ⋅xₛⱼ   for i = 1, …, 2")
+    assert formulas["grad_weight"]["text"].splitlines()[0] == (
+        "∂L/∂w₁₁ = g₁₁⋅x₁₁ + g₂₁⋅x₂₁ + g₃₁⋅x₃₁ + g₄₁⋅x₄₁"
+    )
+    assert (
+        "\\frac{\\partial L}{\\partial b_{1}} &= g_{11} + g_{21}" in formulas["grad_bias"]["latex"]
+    )
+    zero = grad_json("--in", "3", "--out", "2", "-s", "4,3", "--index-base", "0", "--no-bias")
+    assert zero["index_base"] == 0 and set(zero["formulas"]) == {
+        "compact",
+        "grad_weight",
+        "grad_input",
+    }
+    assert zero["formulas"]["grad_weight"]["text"].startswith("∂L/∂w₀₀ = g₀₀⋅x₀₀ + ")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "marks"),
+    [
+        ("latex", ["\\subsection*{Shapes and cost}", "\\frac{\\partial L}{\\partial w_{ij}}",
+                   "\\subsection*{The same in PyTorch}"]),
+        ("markdown", ["**Shapes and cost**", "$$", "**The same in PyTorch**"]),
+    ],
+)  # fmt: skip
+def test_latex_and_markdown_are_the_whole_document(fmt: str, marks: list[str]) -> None:
+    result = cli("grad", "--in", "3", "--out", "2", "--format", fmt)
+    assert result.exit_code == 0, result.output
+    assert_in_order(result.stdout, marks)
 
 
 # Suffixes match in any case, as in --input-file.
@@ -92,7 +130,7 @@ def test_check_reports_a_small_error() -> None:
 
 def test_named_dims_and_ascii() -> None:
     out = cli("grad", "--out", "2", "-s", "N,C,3", "--dims", "C=3").stdout
-    assert "dL/dW = G^T*X" in out and "names: N = 2, C = 3" in out
+    assert "dL/dW = G^T*x" in out and "names: N = 2, C = 3" in out
     assert "the leading dims (N, C) fold into 6 rows" in out and out.isascii()
 
 

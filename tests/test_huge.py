@@ -22,6 +22,8 @@ def test_counts_stay_exact_past_int64() -> None:
 def test_symbolic_counts_stay_symbolic_and_bind_exactly() -> None:
     data = json.loads(cli("shape", "--out", "4096", "-s", "batch,seq,4096", "--json").stdout)
     assert data["macs"] == "16777216*batch*seq"
+    swapped = json.loads(cli("shape", "--out", "4096", "-s", "seq,batch,4096", "--json").stdout)
+    assert swapped["macs"] == "16777216*seq*batch"  # the names in the input's dim order
     bound = cli(
         "shape",
         "--out",

@@ -62,6 +62,10 @@ CASES = [
     (["run", "--in", str(2**40), "--out", str(2**40)], "over the limit"),
     (["explain", "--in", "3", "-s", "N,4"], "(Nx4 and 3x3)"),
     (["explain", "--dims", "N=1,N=2"], "N is given twice"),
+    ([*RUN, "--index-base", "2"], "'2' is not one of"),
+    ([*RUN, "--max-terms", "1"], "max terms must be at least 2"),
+    ([*RUN, "--layer", "-2"], "--layer -2 is not a layer number"),
+    (["grad", "--format", "html"], "'html' is not one of"),
 ]
 
 

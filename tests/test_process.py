@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from helpers import assert_one_line_error, cli
 
-import linexplain.shapes
+import linexplain.layers
 
 EXE = str(Path(sys.executable).parent / "linexplain")
 
@@ -53,14 +53,14 @@ def broken(*args: object, **kwargs: object) -> None:
 
 
 def test_internal_error_is_one_line_exit_1(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(linexplain.shapes, "explain_shape", broken)
+    monkeypatch.setattr(linexplain.layers, "explain_shape", broken)
     line = assert_one_line_error(cli("shape", "--out", "3", "-s", "3"), code=1)
     assert "internal error (RuntimeError: a bug)" in line
     assert "rerun with --debug" in line
 
 
 def test_debug_shows_the_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(linexplain.shapes, "explain_shape", broken)
+    monkeypatch.setattr(linexplain.layers, "explain_shape", broken)
     result = cli("--debug", "shape", "--out", "3", "-s", "3")
     assert result.exit_code == 1
     assert isinstance(result.exception, RuntimeError)

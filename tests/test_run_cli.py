@@ -19,7 +19,7 @@ runner = CliRunner()
 FIXTURES = json.loads((Path(__file__).parent / "data" / "torch_rng.json").read_text())
 RUN_KEYS = {
     "in_features", "out_features", "dtype", "seed", "input_shape", "output_shape", "dims",
-    "weight", "bias", "input", "output", "torch",
+    "weight", "bias", "input", "output", "torch", "index_base",
 }  # fmt: skip
 TOLERANCE = {"float32": {"x": 1e-6, "y": 1e-5}, "float64": {"x": 1e-12, "y": 1e-10}}
 
@@ -80,6 +80,7 @@ def test_json_contract_and_float_round_trip() -> None:
     data = run_json("--in", "3", "--out", "2", "--input-shape", "4,3")
     assert set(data) == RUN_KEYS
     assert (data["input_shape"], data["output_shape"], data["seed"]) == ([4, 3], [4, 2], 0)
+    assert data["index_base"] == 1
     assert data["torch"].startswith("import torch")
     for value in np.array(data["weight"]).reshape(-1):
         assert float(np.float32(value)) == value  # every float32 digit is there
@@ -95,6 +96,10 @@ def test_named_dims_default_to_two_and_are_stated() -> None:
     assert data["input_shape"] == [2, 5, 3] and data["dims"] == {"N": 2, "C": 5}
     text = invoke("--out", "2", "-s", "N,C,3").stdout
     assert "names: N = 2, C = 2; set N, C with --dims" in text
+    some = invoke("--out", "2", "-s", "N,C,3", "--dims", "C=5").stdout
+    assert "names: N = 2, C = 5; set N with --dims" in some  # only the names not given
+    given = invoke("--out", "2", "-s", "N,C,3", "--dims", "C=5,N=1").stdout
+    assert "(names: N = 1, C = 5)" in given and "with --dims" not in given
 
 
 def test_text_shows_every_tensor_the_steps_and_the_snippet() -> None:
@@ -103,9 +108,33 @@ def test_text_shows_every_tensor_the_steps_and_the_snippet() -> None:
         assert title in out
     assert "torch.manual_seed(0)\n  layer = torch.nn.Linear(3, 2)\n  x = torch.randn(4, 3)" in out
     data = run_json("--in", "3", "--out", "2", "-s", "4,3")
-    step = re.search(r"z₀ = (.*) = (\S+)\n", out)
+    step = re.search(r"z₁ = (.*) = (\S+)\n", out)  # 1-based by default
     assert step is not None
     assert float(step.group(2).replace("−", "-")) == pytest.approx(data["output"][0][0], abs=1e-3)
+    assert "z_i is column i-1 of the first row of y above (1-based indices)" in out
+
+
+def test_index_base_layer_and_max_terms_shape_the_steps() -> None:
+    args = ["--in", "20", "--out", "2", "-s", "1,20", "--steps"]
+    out = invoke(*args, "--index-base", "0", "--layer", "2", "--format", "ascii").stdout
+    assert "z_0^(2) = " in out and "z_1^(2) = " in out and "z_2" not in out
+    assert "z_i is column i of the first row of y above (0-based indices)" in out
+    short = invoke(*args, "--max-terms", "3").stdout
+    assert "(hidden: 17 of the 20 terms of each row (⋯))" in short
+    data = run_json(*args, "--max-terms", "3", "--index-base", "0")
+    assert data["index_base"] == 0 and data["steps"]["elided"] is True
+    assert [row["lhs"] for row in data["steps"]["rows"]] == ["z_0", "z_1"]
+    assert [len(row["values"]) for row in data["steps"]["rows"]] == [7, 7]  # 3 w, 3 x, b
+    assert invoke(*args, "--max-terms", "1").exit_code == 2
+    assert invoke(*args, "--index-base", "2").exit_code == 2
+
+
+def test_precision_is_decimals_in_the_steps() -> None:
+    args = ["--weight", "[[0.004323, 1, 2]]", "--input", "[[1, 2, 3]]", "--steps"]
+    out = invoke(*args, "--precision", "3").stdout
+    assert "z₁ = 0.004⋅1.000 + 1.000⋅2.000 + 2.000⋅3.000 = 8.004" in out
+    seeded = invoke("--in", "3", "--out", "3", "-s", "1,3", "--steps", "--seed", "0").stdout
+    assert "z₁ = (−0.0043)⋅0.4033 + 0.3097⋅0.8380 + (−0.4752)⋅(−0.7193) + 0.1528" in seeded
 
 
 def test_big_tensors_are_elided() -> None:
@@ -121,6 +150,12 @@ def test_given_input_weight_and_bias() -> None:
     )  # fmt: skip
     assert data["output"] == [[1.5, 1.5], [4.5, 4.5]]
     assert "layer.weight.data = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])" in data["torch"]
+    assert "manual_seed" not in data["torch"]  # weights and input given: no seed is used
+    text = invoke("--input", "[[1, 2, 3]]", "--weight", "[[1, 0, 0]]").stdout
+    assert "no seed used (weights and input given)" in text.splitlines()[0]
+    assert "manual_seed" not in text
+    seeded_x = run_json("--weight", "[[1, 0, 0]]")  # the input is still torch.randn
+    assert "torch.manual_seed(0)" in seeded_x["torch"]
     no_bias = run_json("--input", "[1, 2, 3]", "--weight", "[[1, 1, 1]]")
     assert no_bias["bias"] is None and no_bias["output"] == [6.0]
 
@@ -169,7 +204,8 @@ def test_weight_file_and_save(tmp_path: Path) -> None:
         (["--in", "3", "--out", "2", "--max-memory", "10"], "over the limit of 10"),
         (["--in", "3", "--out", "2", "--max-memory", "lots"], "is not a size in bytes"),
         (["--in", "3", "--out", "2", "--save", "y.txt"], "is not an .npy path"),
-        (["--in", "3", "--out", "2", "--precision", "99"], "--precision 99"),
+        (["--in", "3", "--out", "2", "--precision", "99"], "precision 99 is out of range"),
+        (["--in", "3", "--out", "2", "--precision", "-1"], "use 0 to 17 decimals"),
         (["--in", "3", "--out", "2", "--dtype", "float16"], "'float16' is not one of"),
         (["--in", "3"], "out_features is unknown"),
     ],
@@ -238,10 +274,10 @@ def test_tables_switch_to_scientific_when_a_value_would_hide() -> None:
     assert "1.00e+20  1.00e+00  2.00e+00" in huge.stdout
     plain = invoke("--weight", "[[0.5, 1, 2]]", "--input", "[[1, 2, 3]]").stdout
     assert "0.5000  1.0000  2.0000" in plain and "e+" not in plain
-    # --precision 0 hides 0.5 (it rounds to 0): scientific, one digit
+    # --precision 0 is whole numbers: 0.5 rounds to 0 (to even), no switch to scientific
     zero = invoke("--weight", "[[0.5, 1, 2]]", "--input", "[[1, 2, 3]]", "--precision", "0")
-    assert "5e-01  1e+00  2e+00" in zero.stdout
-    assert "  1  2  3" in zero.stdout  # whole numbers need no decimals
+    assert "  0  0  1  2\n" in zero.stdout and "  0  1  2  3\n" in zero.stdout
+    assert "e-" not in zero.stdout and "e+" not in zero.stdout
 
 
 def test_no_bias_means_no_plus_b_anywhere() -> None:
