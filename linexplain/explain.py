@@ -729,7 +729,9 @@ POST_IN_FEATURES = 3  # the post's example: a 3 -> 3 layer on an (N, C, 3) input
 def shape(req: Request) -> Doc:
     """What shape comes out and why, with counts and memory."""
     layer = Linear(req.in_features, _out(req), req.bias)
-    (report,) = Network((layer,)).walk(_shape(req), req.dims, req.dtype)
+    (step,) = Network((layer,)).walk(_shape(req), req.dims, req.dtype)
+    assert step.report is not None
+    report = step.report
     return shape_doc(report)
 
 
@@ -820,7 +822,9 @@ def grad(req: Request) -> Doc:
     layer = Linear(
         result.layer.in_features, result.layer.out_features, result.layer.bias is not None
     )
-    (report,) = Network((layer,)).walk(result.input_shape, dict(result.dims), result.dtype)
+    (step,) = Network((layer,)).walk(result.input_shape, dict(result.dims), result.dtype)
+    assert step.report is not None
+    report = step.report
     rows = math.prod(result.x.shape[:-1])
     sizes = rows and layer.in_features and layer.out_features
     forms = layer.grad_equations(rows, req.view) if sizes else None
@@ -846,9 +850,9 @@ def explain(req: Request) -> Doc:
         and shape_[-1] not in req.dims
     ):
         in_features = POST_IN_FEATURES  # a named last dim with no size: the post's 3
-    (report,) = Network((Linear(in_features, _out(req), req.bias),)).walk(
-        shape_, req.dims, req.dtype
-    )
+    (step,) = Network((Linear(in_features, _out(req), req.bias),)).walk(shape_, req.dims, req.dtype)
+    assert step.report is not None
+    report = step.report
     expansion = Linear(report.in_features, report.out_features, req.bias).equations(req.view)
     result = forward(
         report.in_features,

@@ -7,39 +7,184 @@ loads neither NumPy nor sympy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .grammar import Shape
-from .layers import Linear, ShapeReport
+from .counts import DTYPE_BYTES, Product
+from .errors import LinexplainError
+from .grammar import Shape, format_shape
+from .layers import (
+    ACTIVATIONS,
+    Activation,
+    Flatten,
+    Layer,
+    Linear,
+    ShapeReport,
+    Softmax,
+    implicit_softmax_dim,
+)
 
 if TYPE_CHECKING:
+    from .netspec import LayerSpec
     from .torch_rng import Generator
+
+MAX_LAYERS = 1000  # a network of more layers is refused before any work
+
+
+@dataclass(frozen=True)
+class Step:
+    """One layer of the walk: what reaches it, what leaves it, and what it costs."""
+
+    index: int  # its position in the nn.Sequential
+    layer: Layer
+    input_shape: Shape
+    output_shape: Shape
+    report: ShapeReport | None = None  # a Linear's shapes and counts
+    rows: Product = field(default_factory=Product)  # the leading dims, flattened
+    elementwise: Product = field(default_factory=lambda: Product(0))  # an activation's ops
+    note: str = ""  # a trap worth saying (Softmax without dim)
+
+    @property
+    def params(self) -> int:
+        return self.layer.params if isinstance(self.layer, Linear) else 0
+
+    @property
+    def macs(self) -> Product:
+        return self.report.macs if self.report else Product(0)
+
+    @property
+    def bias_adds(self) -> Product:
+        return self.report.bias_adds if self.report else Product(0)
+
+    @property
+    def flops(self) -> Product:
+        """2·MACs + bias adds; an activation's elementwise operations are counted apart."""
+        return self.report.flops if self.report else Product(0)
+
+    @property
+    def numel(self) -> Product:
+        """Numbers in its output."""
+        return Product.of(self.output_shape)
 
 
 @dataclass(frozen=True)
 class Network:
     """Layers in ``nn.Sequential`` order."""
 
-    layers: tuple[Linear, ...]
+    layers: tuple[Layer, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.layers) > MAX_LAYERS:
+            raise LinexplainError(
+                f"the network has {len(self.layers):,} layers", f"at most {MAX_LAYERS} are allowed"
+            )
+
+    @classmethod
+    def of(cls, specs: tuple[LayerSpec, ...]) -> Network:
+        """The network a parsed spec describes."""
+        layers: list[Layer] = []
+        for spec in specs:
+            args = dict(spec.args)
+            if spec.kind == "Linear":
+                layers.append(Linear(args["in_features"], args["out_features"], args["bias"]))  # type: ignore[arg-type]
+            else:
+                layers.append(ACTIVATIONS[spec.kind](**args))
+        return cls(tuple(layers))
+
+    @property
+    def linears(self) -> tuple[Linear, ...]:
+        return tuple(layer for layer in self.layers if isinstance(layer, Linear))
+
+    @property
+    def is_one_linear(self) -> bool:
+        """A single nn.Linear: the commands show it as they always have."""
+        return len(self.layers) == 1 and isinstance(self.layers[0], Linear)
+
+    @property
+    def params(self) -> int:
+        return sum(layer.params for layer in self.linears)
+
+    @property
+    def module(self) -> str:
+        """The network as ``print(model)`` shows an ``nn.Sequential``."""
+        lines = [f"  ({i}): {layer.module}" for i, layer in enumerate(self.layers)]
+        return "Sequential(\n" + "\n".join(lines) + "\n)"
+
+    @property
+    def torch_code(self) -> str:
+        """The expression that builds it."""
+        if self.is_one_linear:
+            return self.layers[0].torch_code
+        inner = "".join(f"\n    {layer.torch_code}," for layer in self.layers)
+        return f"torch.nn.Sequential({inner}\n)"
 
     def walk(
         self, input_shape: Shape, dims: dict[str, int] | None = None, dtype: str = "float32"
-    ) -> tuple[ShapeReport, ...]:
+    ) -> tuple[Step, ...]:
         """Each layer's shapes and counts, the input walked through once."""
-        reports: list[ShapeReport] = []
+        if dtype not in DTYPE_BYTES:
+            raise LinexplainError(
+                f"unknown dtype {dtype!r}", "use one of " + ", ".join(DTYPE_BYTES)
+            )
+        steps: list[Step] = []
         shape, sizes = input_shape, dict(dims or {})
-        for layer in self.layers:
+        for index, layer in enumerate(self.layers):
             # The input's --dims go to the first layer whole (it refuses names the input lacks).
-            given = sizes if not reports else {k: v for k, v in sizes.items() if k in shape}
-            report = layer.walk(shape, given, dtype)
-            reports.append(report)
-            shape, sizes = report.output_shape, sizes | report.bindings
-        return tuple(reports)
+            given = sizes if not steps else {k: v for k, v in sizes.items() if k in shape}
+            try:
+                step = _step(index, layer, shape, given, dtype)
+            except LinexplainError as error:
+                if not steps:
+                    raise
+                raise LinexplainError(
+                    f"layer ({index}) {layer.module}, after ({index - 1}) "
+                    f"{self.layers[index - 1].module}, gets {format_shape(shape)}: "
+                    f"{error.message}",
+                    error.hint,
+                ) from None
+            steps.append(step)
+            shape = step.output_shape
+            if step.report is not None:
+                sizes |= step.report.bindings
+        return tuple(steps)
 
     def init(self, seed: int, dtype: str) -> tuple[Generator, list[tuple[Any, Any]]]:
-        """torch.manual_seed(seed), then each layer's parameters drawn in order."""
+        """torch.manual_seed(seed), then each Linear's weight and bias drawn in order."""
         from .torch_rng import Generator
 
         generator = Generator(seed)
-        return generator, [layer.init(generator, dtype) for layer in self.layers]
+        params = [
+            layer.init(generator, dtype) if isinstance(layer, Linear) else (None, None)
+            for layer in self.layers
+        ]
+        return generator, params
+
+
+def _step(index: int, layer: Layer, shape: Shape, dims: dict[str, int], dtype: str) -> Step:
+    """One layer's walk."""
+    if isinstance(layer, Linear):
+        report = layer.walk(shape, dims, dtype)
+        return Step(index, layer, report.input_shape, report.output_shape, report, report.rows)
+    assert isinstance(layer, Activation)
+    if not shape:
+        raise LinexplainError(
+            f"{layer.module} needs an input with at least one dim", "give an input shape"
+        )
+    out = layer.output_shape(shape)
+    bound = tuple(dims.get(d, d) if isinstance(d, str) else d for d in out)
+    note = ""
+    if isinstance(layer, Softmax) and layer.dim is None:
+        note = (
+            f"Softmax() without dim: torch picks dim {implicit_softmax_dim(len(shape))} for a "
+            f"{len(shape)}-D input (and warns); write Softmax(dim=-1) to say which"
+        )
+    ops = 0 if isinstance(layer, Flatten) else layer.ops
+    return Step(
+        index,
+        layer,
+        shape,
+        out,
+        rows=Product.of(bound[:-1]),
+        elementwise=Product.of(bound) * ops,
+        note=note,
+    )

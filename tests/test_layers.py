@@ -343,13 +343,18 @@ def test_linear_refuses_bad_sizes_and_bias(args: tuple, message: str) -> None:
 
 def test_network_of_one_is_its_layer() -> None:
     layer = Linear(3, 2)
-    assert Network((layer,)).walk(("N", 3), {"N": 5}) == (layer.walk(("N", 3), {"N": 5}),)
+    (step,) = Network((layer,)).walk(("N", 3), {"N": 5})
+    assert step.report == layer.walk(("N", 3), {"N": 5})
 
 
 def test_network_walks_each_layer_from_the_last_output() -> None:
-    first, second = Network((Linear(3, 4), Linear(4, 2, bias=False))).walk(
-        ("N", "C", "F"), {"N": 5}, "float64"
+    first, second = (
+        step.report
+        for step in Network((Linear(3, 4), Linear(4, 2, bias=False))).walk(
+            ("N", "C", "F"), {"N": 5}, "float64"
+        )
     )
+    assert first is not None and second is not None
     assert (first.input_shape, first.output_shape) == (("N", "C", "F"), ("N", "C", 4))
     assert first.bindings == {"N": 5, "F": 3} and first.bound_by_in == "F"
     assert (second.input_shape, second.output_shape) == (("N", "C", 4), ("N", "C", 2))
@@ -360,7 +365,8 @@ def test_network_walks_each_layer_from_the_last_output() -> None:
 
 def test_network_infers_a_lazy_layers_in_features() -> None:
     reports = Network((Linear(3, 4), Linear(None, 6))).walk((2, 3))
-    assert reports[1].in_features == 4 and reports[1].in_features_inferred
+    lazy = reports[1].report
+    assert lazy is not None and lazy.in_features == 4 and lazy.in_features_inferred
     assert reports[-1].output_shape == (2, 6)
 
 
