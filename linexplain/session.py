@@ -26,7 +26,14 @@ import numpy as np
 from .core import Linear as LinearModule
 from .errors import LinexplainError
 from .grammar import Shape, as_int, as_size, format_shape
-from .layers import Linear, ShapeReport, check_features, explain_shape, mismatch_message
+from .layers import (
+    Dropout,
+    Linear,
+    ShapeReport,
+    check_features,
+    explain_shape,
+    mismatch_message,
+)
 from .network import Network
 from .torch_rng import Generator
 
@@ -182,14 +189,18 @@ def forward(
     if in_features is None:  # read from the input's last dim, as nn.LazyLinear does
         in_features = explain_shape(written, None, out_features, dtype=dtype, dims=dims).in_features
     network = Network((Linear(in_features, out_features, bias),))
-    (report,) = network.walk(written, dims, dtype)
+    (step,) = network.walk(written, dims, dtype)
+    assert step.report is not None
+    report = step.report
     written = report.input_shape  # sizes as Python ints
     sizes = {name: DEFAULT_NAME_SIZE for name in written if isinstance(name, str)}
     sizes |= report.bindings
     shape = tuple(sizes[d] if isinstance(d, str) else d for d in written)
     # Given weights replace an init that is still drawn: their parameters are held twice.
     copies = 2 if weight is not None else 1
-    _check_memory(network.walk(shape, None, dtype)[0], max_memory, copies, for_backward)
+    sized = network.walk(shape, None, dtype)[0].report
+    assert sized is not None
+    _check_memory(sized, max_memory, copies, for_backward)
 
     # torch draws the init even when weights are then replaced, so the input's draws follow it.
     seeded = network
@@ -206,7 +217,7 @@ def forward(
     return Forward(
         layer=layer,
         x=x,
-        y=network.layers[0].forward(x, w, b),
+        y=Linear.forward(x, w, b),
         seed=as_int(seed, "seed"),
         input_shape=written,
         dims=dict(sizes),
@@ -499,3 +510,342 @@ def _central(
     step = np.zeros_like(at)
     step[picked] = h
     return (loss(at + step) - loss(at - step)) / (2 * h), h
+
+
+# --- networks ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Trace:
+    """A forward pass through a network: every layer's parameters and output.
+
+    ``torch.manual_seed(seed)``, then ``nn.Sequential(...)`` draws each Linear's weight and bias
+    in order, then ``x = torch.randn(...)`` follows (unless given), and ``outputs[i]`` is layer
+    i's output in eval mode (Dropout is the identity).
+    """
+
+    network: Network
+    params: tuple[tuple[np.ndarray | None, np.ndarray | None], ...]
+    x: np.ndarray
+    outputs: tuple[np.ndarray, ...]
+    seed: int
+    input_shape: Shape  # as written, names kept
+    dims: dict[str, int] = field(default_factory=dict)
+    defaulted: tuple[str, ...] = ()
+    given_input: bool = False
+    given_weights: bool = False
+    generator: Generator | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def y(self) -> np.ndarray:
+        return self.outputs[-1] if self.outputs else self.x
+
+    @property
+    def dtype(self) -> str:
+        return self.x.dtype.name
+
+    @property
+    def seed_used(self) -> bool:
+        return not (self.given_weights and self.given_input)
+
+    def input_of(self, index: int) -> np.ndarray:
+        """What reaches layer ``index``."""
+        return self.x if index == 0 else self.outputs[index - 1]
+
+    def torch_snippet(self, requires_grad: bool = False, seeded: bool = False) -> str:
+        """The PyTorch code that gives the same numbers."""
+        lines = ["import torch", ""]
+        if self.dtype == "float64":
+            lines.append("torch.set_default_dtype(torch.float64)")
+        if self.seed_used or seeded:
+            lines.append(f"torch.manual_seed({self.seed})")
+        lines.append(f"net = {self.network.torch_code}")
+        if any(isinstance(layer, Dropout) for layer in self.network.layers):
+            lines.append("net.eval()  # Dropout is the identity in eval mode")
+        if self.given_weights:
+            lines.append("net.load_state_dict(state_dict)  # your weights, as numbers")
+        shape = ", ".join(map(str, self.x.shape))
+        x = tensor_literal(self.x, "your input") if self.given_input else f"torch.randn({shape})"
+        lines.append(f"x = {x}")
+        if requires_grad:
+            lines.append("x.requires_grad_()  # so that backward() fills x.grad")
+        lines.append("y = net(x)")
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``run --net --json`` contract (floats round-trip exactly)."""
+        layers = []
+        for i, (layer, (weight, bias)) in enumerate(
+            zip(self.network.layers, self.params, strict=True)
+        ):
+            entry: dict[str, Any] = {"index": i, "module": layer.module}
+            if isinstance(layer, Linear):
+                assert weight is not None
+                entry["weight"] = weight.tolist()
+                entry["bias"] = None if bias is None else bias.tolist()
+            entry["output"] = self.outputs[i].tolist()
+            layers.append(entry)
+        return {
+            "module": self.network.module,
+            "dtype": self.dtype,
+            "seed": self.seed,
+            "input_shape": list(self.x.shape),
+            "output_shape": list(self.y.shape),
+            "dims": dict(self.dims),
+            "input": self.x.tolist(),
+            "output": self.y.tolist(),
+            "layers": layers,
+            "torch": self.torch_snippet(),
+        }
+
+
+def run_network(
+    network: Network,
+    *,
+    seed: int = 0,
+    dtype: str = "float32",
+    input_shape: Shape | None = None,
+    dims: dict[str, int] | None = None,
+    x: Any = None,
+    state: dict[str, Any] | None = None,
+    max_memory: int | None = None,
+    for_backward: bool = False,
+) -> Trace:
+    """A network's forward pass as PyTorch computes it (see :class:`Trace`).
+
+    ``state`` holds given parameters by ``nn.Sequential``'s names (``0.weight``, ``0.bias``, …),
+    each checked against the network. The input is ``x``, else ``torch.randn(*input_shape)`` with
+    named dims sized by ``dims`` (2 each by default), else ``(4, in_features)`` of the first layer.
+    """
+    if x is not None and input_shape is not None:
+        raise LinexplainError(
+            "both an input and an input shape were given", "give one: the input has its shape"
+        )
+    dims = dict(dims or {})
+    x = None if x is None else _numbers(x, "x")
+    if x is not None:
+        written: Shape = tuple(int(d) for d in x.shape)
+    elif input_shape is not None:
+        written = input_shape
+    else:
+        first = network.layers[0] if network.layers else None
+        if not isinstance(first, Linear) or first.in_features is None:
+            raise LinexplainError(
+                "the input shape is unknown", "give --input-shape, e.g. -s 4,784, or --input"
+            )
+        written = (DEFAULT_BATCH, first.in_features)
+    steps = network.walk(written, dims, dtype)
+    names = [d for d in steps[0].input_shape if isinstance(d, str)] if steps else []
+    bound = steps[0].report.bindings if steps and steps[0].report else {}
+    sizes = {name: dims.get(name, bound.get(name, DEFAULT_NAME_SIZE)) for name in names}
+    shape = tuple(sizes[d] if isinstance(d, str) else d for d in written)
+    sized = network.walk(shape, None, dtype)
+    _check_network_memory(sized, shape, dtype, max_memory, bool(state), for_backward)
+    generator, params = network.init(seed, dtype)
+    if state is not None:
+        params = _given_state(network, params, state)
+    dt = np.dtype(dtype)
+    given_input = x is not None
+    x = generator.randn(shape, dtype) if x is None else _cast(x, dt, "x")
+    outputs = []
+    h = x
+    for layer, (weight, bias) in zip(network.layers, params, strict=True):
+        h = Linear.forward(h, weight, bias) if isinstance(layer, Linear) else layer.forward(h)
+        outputs.append(h)
+    return Trace(
+        network=network,
+        params=tuple(params),
+        x=x,
+        outputs=tuple(outputs),
+        seed=as_int(seed, "seed"),
+        input_shape=written,
+        dims=sizes,
+        defaulted=tuple(name for name in sizes if name not in dims and name not in bound),
+        given_input=given_input,
+        given_weights=state is not None,
+        generator=generator,
+    )
+
+
+def _given_state(
+    network: Network, drawn: list[tuple[Any, Any]], state: dict[str, Any]
+) -> list[tuple[Any, Any]]:
+    """The network's parameters from a state_dict, each checked against the layer."""
+    expected = {}
+    for i, layer in enumerate(network.layers):
+        if isinstance(layer, Linear):
+            expected[f"{i}.weight"] = (layer.out_features, layer.sized)
+            if layer.bias:
+                expected[f"{i}.bias"] = (layer.out_features,)
+    missing = [k for k in expected if k not in state]
+    extra = [k for k in state if k not in expected]
+    if missing or extra:
+        said = "; ".join(
+            part
+            for part in (
+                f"missing {', '.join(missing)}" if missing else "",
+                f"not in the network: {', '.join(extra)}" if extra else "",
+            )
+            if part
+        )
+        raise LinexplainError(
+            f"the weights do not match the network ({said})",
+            f"give exactly {', '.join(expected)} (nn.Sequential's state_dict names)",
+        )
+    params = []
+    for i, (weight, bias) in enumerate(drawn):
+        if weight is None:
+            params.append((None, None))
+            continue
+        given = []
+        for key, like in ((f"{i}.weight", weight), (f"{i}.bias", bias)):
+            if like is None:
+                given.append(None)
+                continue
+            array = _numbers(state[key], key)
+            if array.shape != like.shape:
+                raise LinexplainError(
+                    f"{key} has shape {format_shape(array.shape)}, but layer ({i}) "
+                    f"{network.layers[i].module} needs {format_shape(like.shape)}",
+                    "give the weights of this network (a state_dict of the same layers)",
+                )
+            given.append(_cast(array, like.dtype, key))
+        params.append((given[0], given[1]))
+    return params
+
+
+def _check_network_memory(
+    steps: tuple[Any, ...],
+    shape: Shape,
+    dtype: str,
+    max_memory: int | None,
+    given: bool,
+    backward: bool,
+) -> None:
+    """Refuse, before allocating, a pass whose parameters, input and outputs exceed the limit
+    (given parameters are held beside the drawn ones; a backward pass holds their gradients)."""
+    from .counts import DTYPE_BYTES, Product
+
+    size = DTYPE_BYTES[dtype]
+    params = sum(step.params for step in steps) * size * (2 if given else 1)
+    outputs = sum(Product.of(step.output_shape).coeff for step in steps) * size
+    x = Product.of(shape).coeff * size
+    needed = params + x + outputs
+    if backward:
+        needed += params + x + outputs
+    limit = default_max_memory() if max_memory is None else max_memory
+    if needed > limit:
+        raise LinexplainError(
+            f"this pass needs {needed:,} bytes (parameters, input and every layer's output"
+            f"{' and their gradients' if backward else ''} in {dtype}), over the limit of "
+            f"{limit:,}",
+            "use smaller sizes, or raise --max-memory if the machine has the room",
+        )
+
+
+@dataclass(frozen=True)
+class NetGradients:
+    """∂L/∂W and ∂L/∂b of every Linear and ∂L/∂x, for G = ∂L/∂y, as torch's autograd gives.
+
+    ``deltas[i]`` is ∂L/∂(layer i's output): δ of a Linear's z, or of an activation's a.
+    """
+
+    trace: Trace
+    upstream: np.ndarray
+    source: UpstreamSource
+    grads: tuple[tuple[np.ndarray | None, np.ndarray | None], ...]  # per layer (W, b)
+    deltas: tuple[np.ndarray, ...]
+    grad_input: np.ndarray
+
+    @property
+    def loss(self) -> float:
+        return float((self.upstream.astype("float64") * self.trace.y).sum())
+
+    def torch_snippet(self) -> str:
+        """The PyTorch code that gives the same gradients."""
+        lines = self.trace.torch_snippet(True, self.source == "seed").splitlines()
+        if self.source == "ones":
+            lines.append("y.sum().backward()  # L = y.sum(), so G = dL/dy is all ones")
+        elif self.source == "seed":
+            shape = ", ".join(map(str, self.upstream.shape))
+            lines.append(f"g = torch.randn({shape})  # G = dL/dy: the generator's next draws")
+            lines.append("y.backward(g)  # L = (g * y).sum()")
+        else:
+            lines.append(f"g = {tensor_literal(self.upstream, 'your upstream gradient')}")
+            lines.append("y.backward(g)  # L = (g * y).sum()")
+        for i, layer in enumerate(self.trace.network.layers):
+            if isinstance(layer, Linear):
+                lines.append(f"print(net[{i}].weight.grad)")
+                if layer.bias:
+                    lines.append(f"print(net[{i}].bias.grad)")
+        lines.append("print(x.grad)")
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``grad --net --json`` contract."""
+        layers = [
+            {
+                "index": i,
+                "module": layer.module,
+                "grad_weight": None if gw is None else gw.tolist(),
+                "grad_bias": None if gb is None else gb.tolist(),
+            }
+            for i, (layer, (gw, gb)) in enumerate(
+                zip(self.trace.network.layers, self.grads, strict=True)
+            )
+            if isinstance(layer, Linear)
+        ]
+        return {
+            **self.trace.as_dict(),
+            "upstream": self.upstream.tolist(),
+            "upstream_source": self.source,
+            "loss": self.loss,
+            "grad_input": self.grad_input.tolist(),
+            "layers": layers,
+            "torch": self.torch_snippet(),
+        }
+
+
+def backward_network(trace: Trace, upstream: Any = "ones") -> NetGradients:
+    """Backpropagation through the network: δ of the last layer is G, each layer gives the
+    δ of its input (a Linear's ∂L/∂x = δ W, an activation's δ ⊙ f′(z)), and each Linear's
+    ∂L/∂W = δᵀ a and ∂L/∂b = δ summed over the rows."""
+    g, source = _network_upstream(trace, upstream)
+    grads: list[tuple[Any, Any]] = []
+    deltas = []
+    delta = g
+    for i in reversed(range(len(trace.network.layers))):
+        layer, (weight, bias) = trace.network.layers[i], trace.params[i]
+        deltas.append(delta)
+        x_in = trace.input_of(i)
+        if isinstance(layer, Linear):
+            gw, gb, delta = Linear.backward(x_in, weight, bias, delta)
+            grads.append((gw, gb))
+        else:
+            delta = layer.backward(x_in, trace.outputs[i], delta)
+            grads.append((None, None))
+    return NetGradients(trace, g, source, tuple(reversed(grads)), tuple(reversed(deltas)), delta)
+
+
+def _network_upstream(trace: Trace, upstream: Any) -> tuple[np.ndarray, UpstreamSource]:
+    """G for a network's output: ones, the generator's next draws, or an array of y's shape."""
+    y = trace.y
+    if isinstance(upstream, str) and upstream == "ones":
+        return np.ones_like(y), "ones"
+    if isinstance(upstream, str) and upstream == "seed":
+        if trace.generator is None:
+            raise LinexplainError("this run has no random generator", "give the upstream array")
+        return copy.deepcopy(trace.generator).randn(tuple(y.shape), trace.dtype), "seed"
+    if isinstance(upstream, str):
+        raise LinexplainError(
+            f"unknown upstream gradient {upstream!r}",
+            "use ones (L = y.sum()), seed (torch.randn after x), or an array of y's shape",
+        )
+    g = _numbers(upstream, "the upstream gradient")
+    if g.shape != y.shape:
+        raise LinexplainError(
+            f"the upstream gradient has shape {format_shape(g.shape)}, but y = net(x) has "
+            f"shape {format_shape(y.shape)}",
+            f"G = dL/dy has y's shape: give a {format_shape(y.shape)} array",
+        )
+    return _cast(g, y.dtype, "the upstream gradient"), "given"
