@@ -49,13 +49,23 @@ class Part:
     letter: str
     indices: tuple[str, ...]
     layered: bool
+    layer: int | None = None  # its own layer number, when not the notation's (a^(l-1))
 
 
 class Notation:
     """The symbols of one layer and how each is made; printers name them from this."""
 
-    def __init__(self, in_features: int, out_features: int, view: View, samples: int = 1):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        view: View,
+        samples: int = 1,
+        input_layer: int | None = None,
+    ):
         self.layer = view.layer
+        # In a network, the inputs of layer l are the activations a^(l-1); alone, they are x.
+        self.input_layer = input_layer
         self.index_base = view.index_base
         # w_{1,12} rather than w_{112} once an index can have two digits
         self.comma = max(in_features, out_features, samples) >= 10
@@ -69,8 +79,11 @@ class Notation:
         return self.symbol("w", row, col)
 
     def x(self, col: Index) -> sympy.Symbol:
-        """An input (of layer l - 1, so it carries no layer superscript)."""
-        return self.symbol("x", col, layered=False)
+        """An input: x_j, or a_j^(l-1) in a network (the previous layer's activation)."""
+        s = self.symbol("x", col, layered=False)  # named x either way: w_ij x_j keeps its order
+        if self.input_layer is not None:
+            self.parts[s] = Part("a", (str(col),), True, self.input_layer)
+        return s
 
     def b(self, row: Index) -> sympy.Symbol:
         """The bias of an output."""
@@ -205,9 +218,14 @@ def _column(indices: Axis, entry: Callable[[int], Any]) -> sympy.ImmutableMatrix
 
 
 def expand(
-    in_features: int, out_features: int, bias: bool = True, view: View = DEFAULT_VIEW
+    in_features: int,
+    out_features: int,
+    bias: bool = True,
+    view: View = DEFAULT_VIEW,
+    input_layer: int | None = None,
 ) -> Expansion:
-    """Every output of ``nn.Linear(in_features, out_features, bias)`` written out.
+    """Every output of ``nn.Linear(in_features, out_features, bias)`` written out; in a
+    network, its inputs are the activations a^(input_layer) of the layer before.
 
     Raises LinexplainError for bad sizes, or when more than FULL_LIMIT weights would be shown.
     """
@@ -216,7 +234,7 @@ def expand(
     base, keep = view.index_base, view.keep
     _check_printed(out_features, in_features, view)
     rows, cols = shown_indices(out_features, base, keep), shown_indices(in_features, base, keep)
-    n = Notation(in_features, out_features, view)
+    n = Notation(in_features, out_features, view, input_layer=input_layer)
     js = (j, base, base + in_features - 1)
     scalar = tuple(
         Row(row, n.z(row), _row_value(n, row, cols, bias, js), _row_as_written(n, row, cols, bias))
@@ -226,6 +244,9 @@ def expand(
     compact = sympy.Eq(n.z(i), written(_sigma(n, i, js), *([n.b(i)] if bias else [])))
     Z, W = n.matrix("Z", out_features, 1), n.matrix("W", out_features, in_features)
     X, B = n.matrix("X", in_features, 1, layered=False), n.matrix("B", out_features, 1)
+    if input_layer is not None:  # A^(l-1): the activations of the layer before
+        X = n.matrix("A", in_features, 1, name="A_in")
+        n.parts[X] = Part("A", (), True, input_layer)
     product = sympy.MatMul(_grid(rows, cols, n.w), _column(cols, n.x), evaluate=False)
     y, x = (
         n.matrix("y", 1, out_features, layered=False),

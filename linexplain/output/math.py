@@ -51,7 +51,8 @@ class MathPrinter:
             else:
                 part = n.parts[s]
                 sub = ("," if n.comma else "").join(part.indices)
-                sup = f"({n.layer})" if part.layered and n.layer is not None else ""
+                layer = part.layer if part.layer is not None else n.layer
+                sup = f"({layer})" if part.layered and layer is not None else ""
                 if self.style == "text":
                     name = part.letter + sub.translate(_SUBSCRIPT) + sup.translate(SUPERSCRIPT)
                 elif self.style == "ascii":
