@@ -26,7 +26,7 @@ import sympy
 
 from .elide import hidden_count, shown_indices
 from .errors import LinexplainError
-from .grammar import MAX_SIZE, Shape, as_int
+from .grammar import MAX_SIZE, Shape, as_int, show_value
 from .view import DEFAULT_VIEW, View
 
 FULL_LIMIT = 4096
@@ -303,26 +303,34 @@ class NumericExpansion:
 
 
 def expand_numbers(
-    weight: Any, bias: Any, x: Any, *, y: Any = None, view: View = DEFAULT_VIEW
+    weight: Any,
+    bias: Any,
+    x: Any,
+    *,
+    y: Any = None,
+    view: View = DEFAULT_VIEW,
+    input_layer: int | None = None,
 ) -> NumericExpansion:
     """The scalar rows with the layer's numbers put in, elided as ``expand`` elides them.
 
     ``weight`` is out x in (``layer.weight``), ``bias`` (out,) or None, ``x`` one sample (in,);
     ``y`` (out,) is the layer's own output, else weight @ x + bias in float64.
     """
-    import numpy as np
+    from .torch_rng import as_numbers
 
-    weight, x = np.asarray(weight), np.asarray(x)
-    bias = None if bias is None else np.asarray(bias)
+    weight, x = as_numbers(weight, "weight"), as_numbers(x, "x")
+    bias = None if bias is None else as_numbers(bias, "bias")
+    y = None if y is None else as_numbers(y, "y", finite=False)  # an output may overflow
+    view = _check_view(view)
     out, in_ = _check_arrays(weight, bias, x)
-    if y is not None and np.shape(y) != (out,):
+    if y is not None and y.shape != (out,):
         raise LinexplainError(
-            f"y has shape {np.shape(y)}, expected ({out},)", "pass the layer's output for x"
+            f"y has shape {y.shape}, expected ({out},)", "pass the layer's output for x"
         )
     _check_printed(out, in_, view)
     base, keep = view.index_base, view.keep
     rows, cols = shown_indices(out, base, keep), shown_indices(in_, base, keep)
-    n = Notation(in_, out, view)
+    n = Notation(in_, out, view, input_layer=input_layer)
 
     def values(row: int) -> dict[sympy.Basic, float]:
         found = {}
@@ -492,12 +500,14 @@ def check_size(name: str, value: int) -> int:
     value = as_int(value, name)
     if value < 1:
         raise LinexplainError(
-            f"{name} must be at least 1 (got {value}): a layer with no "
+            f"{name} must be at least 1 (got {show_value(value)}): a layer with no "
             f"{'inputs' if name == 'in_features' else 'outputs'} has no sums to write out",
             "PyTorch accepts size 0, but then every output is just its bias (or nothing)",
         )
     if value > MAX_SIZE:
-        raise LinexplainError(f"{name} {value} is out of range", "use a size up to 2**63-1")
+        raise LinexplainError(
+            f"{name} {show_value(value)} is out of range", "use a size up to 2**63-1"
+        )
     return value
 
 
@@ -533,6 +543,15 @@ def _check_written(samples: int, in_: int, out: int, view: View) -> None:
             if keep is not None
             else "drop --full: big layers show their first and last entries",
         )
+
+
+def _check_view(view: object) -> View:
+    """How to show the sums: a :class:`~linexplain.view.View`."""
+    if not isinstance(view, View):
+        raise LinexplainError(
+            f"view must be a View, got {type(view).__name__}", "e.g. View(index_base=0)"
+        )
+    return view
 
 
 def _check_arrays(weight: Any, bias: Any, x: Any) -> tuple[int, int]:

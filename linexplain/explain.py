@@ -728,6 +728,11 @@ POST_IN_FEATURES = 3  # the post's example: a 3 -> 3 layer on an (N, C, 3) input
 
 def shape(req: Request) -> Doc:
     """What shape comes out and why, with counts and memory."""
+    if req.network is not None:
+        from . import networks
+
+        steps = req.network.walk(_shape(req), req.dims, req.dtype)
+        return networks.shape_doc(req.network, steps, req.dtype)
     layer = Linear(req.in_features, _out(req), req.bias)
     (step,) = Network((layer,)).walk(_shape(req), req.dims, req.dtype)
     assert step.report is not None
@@ -739,6 +744,11 @@ def expand(req: Request) -> Doc:
     """Every output written out; with a seed or weights, the scalar form with numbers too."""
     from .session import check_fits_weight, forward
 
+    if req.network is not None:
+        from . import networks
+
+        steps = req.network.walk(_net_shape(req), req.dims, req.dtype)
+        return networks.expand_doc(req.network, steps, req.view)
     in_features, out_features, bias, shape_ = (
         req.in_features,
         req.out_features,
@@ -808,6 +818,12 @@ def _forward(req: Request, for_backward: bool = False) -> Forward:
 
 def run(req: Request) -> Doc:
     """The real numbers: PyTorch's own weights for the seed, run on the input."""
+    if req.network is not None:
+        from . import networks
+
+        doc = networks.run_doc(_trace(req), req.view, req.steps)
+        _add_notes(doc, req)
+        return doc
     doc = run_doc(_forward(req), req.view, req.steps)
     _add_notes(doc, req)
     return doc
@@ -817,6 +833,15 @@ def grad(req: Request) -> Doc:
     """The backward pass: gradients' shapes, formulas and numbers, optionally checked."""
     from .session import backward, finite_difference_check
 
+    if req.network is not None:
+        from . import networks
+        from .session import backward_network, finite_difference_network
+
+        grads = backward_network(_trace(req, for_backward=True), req.upstream)
+        error = finite_difference_network(grads) if req.check else None
+        doc = networks.grad_doc(grads, req.view, error)
+        _add_notes(doc, req)
+        return doc
     result = _forward(req, for_backward=True)
     grads = backward(result, req.upstream)
     layer = Linear(
@@ -839,6 +864,13 @@ def explain(req: Request) -> Doc:
     layer on an (N, C, 3) input unless told otherwise)."""
     from .session import forward
 
+    if req.network is not None:
+        from . import networks
+
+        shape_ = _net_shape(req)
+        steps = req.network.walk(shape_, req.dims, req.dtype)
+        trace = _trace(replace(req, input_shape=shape_))
+        return networks.explain_doc(req.network, steps, trace, req.view)
     in_features, shape_ = req.in_features, req.input_shape
     if shape_ is None:
         in_features = POST_IN_FEATURES if in_features is None else in_features
@@ -865,6 +897,31 @@ def explain(req: Request) -> Doc:
         max_memory=req.max_memory,
     )
     return explain_doc(report, expansion, result, req.view)
+
+
+def _trace(req: Request, for_backward: bool = False) -> Any:
+    """A network's forward pass, as the request describes it."""
+    from .session import run_network
+
+    assert req.network is not None
+    return run_network(
+        req.network, seed=req.seed or 0, dtype=req.dtype, input_shape=req.input_shape,
+        dims=req.dims, x=req.x, state=req.state, max_memory=req.max_memory,
+        for_backward=for_backward,
+    )  # fmt: skip
+
+
+def _net_shape(req: Request) -> Shape:
+    """The input shape of a network: as given, or N rows of the first Linear's inputs."""
+    if req.input_shape is not None:
+        return req.input_shape
+    assert req.network is not None
+    first = req.network.layers[0] if req.network.layers else None
+    if isinstance(first, Linear) and first.in_features is not None:
+        return ("N", first.in_features)
+    raise LinexplainError(
+        "the input shape is unknown", "give --input-shape, e.g. -s N,3,4 for a flatten first"
+    )
 
 
 def _out(req: Request) -> int:

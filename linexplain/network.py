@@ -7,7 +7,7 @@ loads neither NumPy nor sympy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from .counts import DTYPE_BYTES, Product
@@ -43,6 +43,7 @@ class Step:
     rows: Product = field(default_factory=Product)  # the leading dims, flattened
     elementwise: Product = field(default_factory=lambda: Product(0))  # an activation's ops
     note: str = ""  # a trap worth saying (Softmax without dim)
+    sizes: dict[str, int] = field(default_factory=dict)  # the named dims' known sizes
 
     @property
     def params(self) -> int:
@@ -61,10 +62,14 @@ class Step:
         """2·MACs + bias adds; an activation's elementwise operations are counted apart."""
         return self.report.flops if self.report else Product(0)
 
+    def count(self, shape: Shape) -> Product:
+        """Numbers in a tensor of ``shape``, its named dims sized where known."""
+        return Product.of(tuple(self.sizes.get(d, d) if isinstance(d, str) else d for d in shape))
+
     @property
     def numel(self) -> Product:
         """Numbers in its output."""
-        return Product.of(self.output_shape)
+        return self.count(self.output_shape)
 
 
 @dataclass(frozen=True)
@@ -86,7 +91,7 @@ class Network:
         for spec in specs:
             args = dict(spec.args)
             if spec.kind == "Linear":
-                layers.append(Linear(args["in_features"], args["out_features"], args["bias"]))  # type: ignore[arg-type]
+                layers.append(Linear(args["in_features"], args["out_features"], args["bias"]))
             else:
                 layers.append(ACTIVATIONS[spec.kind](**args))
         return cls(tuple(layers))
@@ -142,10 +147,10 @@ class Network:
                     f"{error.message}",
                     error.hint,
                 ) from None
-            steps.append(step)
-            shape = step.output_shape
             if step.report is not None:
                 sizes |= step.report.bindings
+            steps.append(replace(step, sizes=dict(sizes)))
+            shape = step.output_shape
         return tuple(steps)
 
     def init(self, seed: int, dtype: str) -> tuple[Generator, list[tuple[Any, Any]]]:

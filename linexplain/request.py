@@ -7,17 +7,21 @@ The command line builds one from its options (``linexplain.cli.request``); the c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .grammar import Shape
 from .view import DEFAULT_VIEW, View
+
+if TYPE_CHECKING:
+    from .network import Network
 
 
 @dataclass(frozen=True)
 class Request:
     """One command's input: the layer, the input, the numbers, and how to show them.
 
-    ``in_features`` / ``out_features`` may be None where the input or the weight gives them;
+    ``in_features`` / ``out_features`` may be None where the input or the weight gives them
+    (``network`` holds a network of several layers instead);
     ``input_shape`` keeps names (sized by ``dims``); ``x``, ``weight`` and ``bias_values`` are
     arrays read from the options; ``upstream`` is "ones", "seed" or an array (``grad``).
     """
@@ -39,3 +43,5 @@ class Request:
     upstream: Any = "ones"
     check: bool = False
     notes: tuple[str, ...] = ()  # what reading the input files did (a skipped header line)
+    network: Network | None = None  # a network of layers (--net); None: one Linear
+    state: dict[str, Any] | None = None  # a network's given weights, by state_dict name

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +26,16 @@ import numpy as np
 
 from .core import Linear as LinearModule
 from .errors import LinexplainError
-from .grammar import Shape, as_int, as_size, format_shape
+from .grammar import (
+    Shape,
+    as_int,
+    as_size,
+    check_bool,
+    check_dims,
+    check_shape,
+    format_shape,
+    show_value,
+)
 from .layers import (
     Dropout,
     Linear,
@@ -35,7 +45,7 @@ from .layers import (
     mismatch_message,
 )
 from .network import Network
-from .torch_rng import Generator
+from .torch_rng import Generator, as_numbers, numpy_dtype
 
 DEFAULT_BATCH = 4  # with no input given: x = torch.randn(4, in_features)
 DEFAULT_NAME_SIZE = 2  # a named dim with no --dims size
@@ -155,8 +165,12 @@ def forward(
         )
     in_features, out_features = check_features(in_features, out_features)
     max_memory = None if max_memory is None else as_size(max_memory, "max_memory")
+    bias, for_backward = check_bool(bias, "bias"), check_bool(for_backward, "for_backward")
+    seed, dtype = as_int(seed, "seed"), numpy_dtype(dtype).name  # the range: Generator(seed)
+    input_shape = None if input_shape is None else check_shape(input_shape)
+    dims = check_dims(dims, "dims (--dims)")
     x, weight, bias_values = (
-        None if a is None else _numbers(a, what)
+        None if a is None else as_numbers(a, what)
         for a, what in ((x, "x"), (weight, "weight"), (bias_values, "bias_values"))
     )
     if weight is not None:
@@ -201,6 +215,7 @@ def forward(
     sized = network.walk(shape, None, dtype)[0].report
     assert sized is not None
     _check_memory(sized, max_memory, copies, for_backward)
+    _check_addressable(sized)
 
     # torch draws the init even when weights are then replaced, so the input's draws follow it.
     seeded = network
@@ -233,13 +248,15 @@ def check_fits_weight(
 ) -> None:
     """Refuse an input whose last dim, if its size is known (a number, or a name in ``dims``),
     is not the given weight's column count."""
+    input_shape, dims = check_shape(input_shape), check_dims(dims, "dims (--dims)")
     out_features, in_features = weight_shape
     last = input_shape[-1] if input_shape else None
-    size = (dims or {}).get(last) if isinstance(last, str) else last
+    size = dims.get(last) if isinstance(last, str) else last
     if size is not None and size != in_features:
         written = last if isinstance(last, int) else f"{last} = {size}"
+        leading = tuple(dims.get(d, d) if isinstance(d, str) else d for d in input_shape[:-1])
         raise LinexplainError(
-            f"{mismatch_message((*input_shape[:-1], size), in_features, out_features)}: the "
+            f"{mismatch_message((*leading, size), in_features, out_features)}: the "
             f"input's last dim {written} must equal the weight's columns, "
             f"in_features {in_features}",
             f"give an input whose last dim is {in_features}, "
@@ -282,6 +299,25 @@ def _agree(given: int | None, actual: int, option: str, what: str) -> int:
             f"{option} {given} disagrees with {what} ({actual})", f"drop {option}"
         )
     return int(actual)
+
+
+def _check_addressable(report: ShapeReport) -> None:
+    """Refuse shapes NumPy cannot make even empty (it raises "array is too big"): the nonzero
+    dims times the item size must fit in an intp. torch makes such empty tensors."""
+    itemsize, limit = np.dtype(report.dtype).itemsize, np.iinfo(np.intp).max
+    for shape in (report.input_shape, report.output_shape, report.weight_shape):
+        if itemsize * math.prod(int(d) for d in shape if d) > limit:
+            flags = "" if report.bias else " --no-bias"
+            flags += "" if report.dtype == "float32" else f" --dtype {report.dtype}"
+            sizes = ",".join(str(d) for d in report.input_shape)
+            torch = f"; torch gives an empty y of shape {format_shape(report.output_shape)}"
+            raise LinexplainError(
+                f"NumPy cannot make an array of shape {format_shape(shape)}"
+                f"{', even empty' if 0 in shape else ''}: its nonzero dims times {itemsize} bytes "
+                f"pass NumPy's limit of {limit:,} bytes{torch if 0 in shape else ''}",
+                f"'linexplain shape --in {report.in_features} --out {report.out_features} "
+                f"-s {sizes}{flags}' explains that shape without making it",
+            )
 
 
 def _check_memory(
@@ -384,6 +420,15 @@ def backward(run: Forward, upstream: np.ndarray | Literal["ones", "seed"] = "one
     :func:`seed_upstream`) or an array of y's shape, cast to the run's dtype as torch casts it.
     The leading dims are folded into rows as in the forward pass: two 2-D products and a sum.
     """
+    if not isinstance(run, Forward):
+        raise LinexplainError(
+            f"backward needs a forward pass, got {type(run).__name__}",
+            "e.g. backward(forward(3, 2, input_shape=(4, 3)))",
+        )
+    if not isinstance(upstream, str):  # an array: --upstream FILE's rules, in the run's dtype
+        upstream = _cast(
+            as_numbers(upstream, "the upstream gradient"), run.y.dtype, "the upstream gradient"
+        )
     g, source = _upstream(run, upstream)
     grad_weight, grad_bias, grad_input = Linear.backward(run.x, run.layer.weight, run.layer.bias, g)
     return Gradients(run, g, source, grad_weight, grad_bias, grad_input)
@@ -430,14 +475,29 @@ def finite_difference_check(
     costs O(max_entries · (rows + out) · in). The result is inf when the check cannot judge:
     at values so large that float64's rounding of L swamps the step, a wrong gradient would pass.
     """
-    if not (isinstance(eps, (int, float)) and 0 < eps < math.inf):
-        raise LinexplainError(f"eps must be a positive number (got {eps!r})", "the default is 1e-3")
+    if not isinstance(grads, Gradients):
+        raise LinexplainError(
+            f"finite_difference_check needs gradients, got {type(grads).__name__}",
+            "e.g. finite_difference_check(backward(forward(3, 2)))",
+        )
+    real = isinstance(eps, numbers.Real) and not isinstance(eps, (bool, np.bool_))
+    if not (real and 0 < eps < math.inf):
+        raise LinexplainError(
+            f"eps must be a positive number (got {show_value(eps)})", "the default is 1e-3"
+        )
     max_entries = as_int(max_entries, "max_entries")
     if max_entries < 1:
         raise LinexplainError(
-            f"max_entries must be a whole number >= 1 (got {max_entries!r})",
+            f"max_entries must be a whole number >= 1 (got {show_value(max_entries)})",
             f"the default is {FD_ENTRIES}",
         )
+    seed = as_int(seed, "seed")
+    if seed < 0:
+        raise LinexplainError(
+            f"seed must be a whole number >= 0 (got {show_value(seed)})",
+            "it picks the entries to check, e.g. seed=0",
+        )
+    eps = float(eps)
     run = grads.run
     f64 = np.float64
     weight = run.layer.weight.astype(f64)
@@ -849,3 +909,53 @@ def _network_upstream(trace: Trace, upstream: Any) -> tuple[np.ndarray, Upstream
             f"G = dL/dy has y's shape: give a {format_shape(y.shape)} array",
         )
     return _cast(g, y.dtype, "the upstream gradient"), "given"
+
+
+NET_FD_ENTRIES = 8
+"""How many entries of each gradient the network check nudges (each costs two forward passes)."""
+
+
+def finite_difference_network(
+    grads: NetGradients, *, eps: float = 1e-3, max_entries: int = NET_FD_ENTRIES, seed: int = 0
+) -> float:
+    """The largest error of a network's gradients against central finite differences of
+    L = Σ G ⊙ y, the whole forward pass redone in float64 for each nudge (inf when float64's
+    rounding of L swamps the step: the check cannot judge there)."""
+    trace = grads.trace
+    f64 = np.float64
+    layers = trace.network.layers
+    params = [
+        (None if w is None else w.astype(f64), None if b is None else b.astype(f64))
+        for w, b in trace.params
+    ]
+    x = trace.x.astype(f64)
+    g = grads.upstream.astype(f64)
+
+    def loss() -> tuple[float, float]:
+        h = x
+        for layer, (w, b) in zip(layers, params, strict=True):
+            h = Linear.forward(h, w, b) if isinstance(layer, Linear) else layer.forward(h)
+        return float((g * h).sum()), float(abs(g * h).sum())
+
+    rng = np.random.default_rng(seed)
+    targets = [(x, grads.grad_input)]
+    for (w, b), (gw, gb) in zip(params, grads.grads, strict=True):
+        targets += [(a, ga) for a, ga in ((w, gw), (b, gb)) if a is not None]
+    errors = [0.0]
+    for array, analytic in targets:
+        flat, exact = array.reshape(-1), np.asarray(analytic, dtype=f64).reshape(-1)
+        if not flat.size:
+            continue
+        for k in rng.choice(flat.size, size=min(flat.size, max_entries), replace=False):
+            keep = flat[k]
+            h = eps * max(1.0, abs(float(keep)))
+            flat[k] = keep + h
+            up, size = loss()
+            flat[k] = keep - h
+            down, _ = loss()
+            flat[k] = keep
+            scale = max(1.0, abs(float(exact[k])))
+            if 8 * np.finfo(f64).eps * size / (2 * h) / scale > 1e-3:
+                errors.append(math.inf)
+            errors.append(abs((up - down) / (2 * h) - float(exact[k])) / scale)
+    return float(np.max(errors))

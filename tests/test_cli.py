@@ -108,7 +108,7 @@ def test_lazy_in_features_is_said() -> None:
         (["shape", "--out", "3", "-s", "N,,3"], "dim 2 of 3 is empty"),
         (["shape", "--out", "3", "-s", ""], "0D and 2D"),
         (["shape", "--out", "x", "-s", "3"], "'x' is not a valid int"),
-        (["shape", "-s", "3"], "Missing option '--out'"),
+        (["shape", "-s", "3"], "give --out"),
         (["shape", "--out", "3", "-s", "3", "--dtype", "int8"], "'int8' is not one of"),
         (["shape", "--out", "3", "-s", "3", "--bogus"], "No such option: --bogus"),
         (["nope"], "No such command 'nope'"),

@@ -6,10 +6,12 @@ sympy are imported only by the commands that need them, so ``shape``, ``--help``
 completion start fast.
 """
 
+import errno
 import os
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -19,6 +21,7 @@ from .. import __version__
 from ..errors import LinexplainError
 from ..terminal import use_rich
 from .options import (
+    Act,
     Base,
     Bias,
     BiasValues,
@@ -39,6 +42,8 @@ from .options import (
     MaxTerms,
     MemoryDType,
     MemoryType,
+    Net,
+    NetFile,
     NumberDType,
     NumberType,
     OutFeatures,
@@ -59,7 +64,49 @@ if TYPE_CHECKING:
 
 
 def _fail(message: str) -> None:
-    print(f"linexplain: error: {message}", file=sys.stderr)
+    if sys.stderr is None:  # closed (2>&-): print(file=None) would write to stdout
+        return
+    try:
+        print(f"linexplain: error: {message}", file=sys.stderr)
+    except OSError:  # stderr full or gone as well: the exit code says it
+        pass
+
+
+# Errors only a write gives: the output's pipe was closed, or its disk is full.
+_WRITE_ERRORS = frozenset({errno.EPIPE, errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", 0)})
+
+
+class _Unwritable(Exception):
+    """stdout could not be written; an OSError carried past Typer's handler (it exits 1)."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+@contextmanager
+def _writing() -> Iterator[None]:
+    try:
+        yield
+    except OSError as error:
+        if error.errno in _WRITE_ERRORS:
+            raise _Unwritable(error) from error
+        raise
+
+
+def _unwritable(error: OSError) -> int:
+    """Quiet when the reader went away (| head, | true), else one line; exit 0 or 2."""
+    try:  # what is still buffered goes to /dev/null: Python's flush at exit cannot fail
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (tests capture stdout)
+        pass
+    if error.errno == errno.EPIPE:
+        return 0
+    _fail(
+        f"the output could not be written to stdout ({error.strerror}) — hint: "
+        "send it where there is room, e.g. a file on another disk"
+    )
+    return 2
 
 
 def _run_safely(run: Callable[[], Any], debug: bool, command_path: str) -> int:
@@ -67,12 +114,18 @@ def _run_safely(run: Callable[[], Any], debug: bool, command_path: str) -> int:
 
     ``command_path`` names the command for usage errors that click reports without one.
     """
+    if sys.stdout is None:  # started with stdout closed (>&-): nothing could be written
+        _fail(
+            "stdout is closed, so the output cannot be written — hint: "
+            "send it somewhere, e.g. > out.txt, or > /dev/null to drop it"
+        )
+        return 2
     try:
-        with warnings.catch_warnings():
+        with _writing(), warnings.catch_warnings():
             if not debug:  # NumPy's overflow warnings: the numbers show inf or nan themselves
                 warnings.simplefilter("ignore", RuntimeWarning)
             code = run()
-        sys.stdout.flush()
+            sys.stdout.flush()
         return code if isinstance(code, int) else 0
     except LinexplainError as error:
         _fail(str(error))
@@ -85,10 +138,8 @@ def _run_safely(run: Callable[[], Any], debug: bool, command_path: str) -> int:
         return error.exit_code
     except (KeyboardInterrupt, typer.Abort):
         return 130
-    except BrokenPipeError:
-        # The reader went away (| head): say nothing, and stop Python's own flush from failing.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+    except _Unwritable as unwritable:
+        return _unwritable(unwritable.error)
     except Exception as error:
         if debug:
             raise
@@ -124,6 +175,16 @@ class _Group(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
+
+    # Help, --version and the commands write inside these two, where Typer's own handler would
+    # end a closed pipe with exit 1 and a full disk with a traceback.
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        with _writing():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: Any) -> Any:
+        with _writing():
+            return super().invoke(ctx)
 
 
 app = typer.Typer(
@@ -192,6 +253,9 @@ def explain(
     in_features: InFeatures = None,
     out_features: OutFeatures = 3,
     bias: Bias = True,
+    net: Net = None,
+    net_file: NetFile = None,
+    act: Act = None,
     layer: Layer = 2,
     input_shape: InputShape = None,
     dims: Dims = "",
@@ -218,9 +282,12 @@ def explain(
 )
 def shape(
     input_shape: InputShape,
-    out_features: OutFeatures,
+    out_features: OutFeatures = None,
     in_features: InFeatures = None,
     bias: Bias = True,
+    net: Net = None,
+    net_file: NetFile = None,
+    act: Act = None,
     dtype: MemoryDType = MemoryType.float32,
     dims: Dims = "",
     format_: FormatOption = None,
@@ -242,6 +309,9 @@ def expand(
     out_features: OutFeatures = None,
     in_features: InFeatures = None,
     bias: Bias = True,
+    net: Net = None,
+    net_file: NetFile = None,
+    act: Act = None,
     layer: Layer = None,
     index_base: Base = IndexBase.one,
     form: FormOption = Form.all,
@@ -273,6 +343,9 @@ def run_command(
     out_features: OutFeatures = None,
     in_features: InFeatures = None,
     bias: Bias = True,
+    net: Net = None,
+    net_file: NetFile = None,
+    act: Act = None,
     seed: Seed = 0,
     dtype: NumberDType = NumberType.float32,
     input_shape: InputShape = None,
@@ -312,6 +385,9 @@ def grad(
     out_features: OutFeatures = None,
     in_features: InFeatures = None,
     bias: Bias = True,
+    net: Net = None,
+    net_file: NetFile = None,
+    act: Act = None,
     seed: Seed = 0,
     dtype: NumberDType = NumberType.float32,
     input_shape: InputShape = None,

@@ -170,3 +170,28 @@ Upstream = Annotated[
     ),
 ]
 Check = Annotated[bool, typer.Option("--check", help="Compare with central finite differences.")]
+Net = Annotated[
+    OptionalStr,
+    typer.Option(
+        "--net",
+        help="A network instead of --in/--out: 784,256,relu,10 (widths and activations; "
+        "256:nobias for no bias), or PyTorch's text: 'Linear(784, 256), ReLU(), Linear(256, 10)'.",
+        show_default=False,
+    ),
+]
+NetFile = Annotated[
+    OptionalStr,
+    typer.Option(
+        help="The network from a file (or - for stdin): what print(model) shows for an "
+        "nn.Sequential, or a --net spec.",
+        show_default=False,
+    ),
+]
+Act = Annotated[
+    OptionalStr,
+    typer.Option(
+        help="With a compact --net: this activation between every two Linear layers where "
+        "none is written, e.g. relu.",
+        show_default=False,
+    ),
+]

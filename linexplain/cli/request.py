@@ -78,7 +78,18 @@ def build(piped: str = "ascii", **options: Any) -> tuple[Request, str]:
     )
     dtype = o.get("dtype", "float32")
     shape = o.get("input_shape")
+    network = _network(o)
+    if network is not None and network.is_one_linear:  # a single Linear: as --in/--out
+        layer = network.layers[0]
+        in_features, out_features = layer.in_features, layer.out_features  # type: ignore[union-attr]
+        o["bias"] = layer.bias
+        network = None
     max_memory = o.get("max_memory")
+    state = None
+    if network is not None and o.get("weight_file") is not None:
+        from ..checkpoint import load_state
+
+        state = load_state(o.pop("weight_file"), dtype)
     arrays, notes = _arrays(o, dtype)
     if upstream not in UPSTREAMS:
         arrays["upstream"], more = _upstream(upstream, dtype)
@@ -98,6 +109,8 @@ def build(piped: str = "ascii", **options: Any) -> tuple[Request, str]:
         upstream=arrays.pop("upstream", upstream),
         check=o.get("check", False),
         notes=tuple(notes),
+        network=network,
+        state=state,
         **arrays,
     )
     return request, output_format(o.get("format_"), o.get("json", False), piped)
@@ -136,3 +149,64 @@ def _upstream(upstream: str, dtype: str) -> tuple[Any, list[str]]:
         )
     array, notes = read_array(upstream, dtype)
     return array, list(notes)
+
+
+MAX_SPEC_BYTES = 2**20
+
+
+def _network(o: dict[str, Any]) -> Any:
+    """The network --net or --net-file describes (None without either)."""
+    net, net_file = o.get("net"), o.get("net_file")
+    if net is None and net_file is None:
+        if o.get("act") is not None:
+            raise LinexplainError("--act needs --net", "give the network, e.g. --net 784,256,10")
+        return None
+    _one_of(**{"--net": net, "--net-file": net_file})
+    for option in ("in_features", "out_features"):
+        if o.get(option) is not None:
+            flag = "--in" if option == "in_features" else "--out"
+            raise LinexplainError(
+                f"{flag} and --net both give the layers", f"drop {flag}: the network has them"
+            )
+    if net_file is not None:
+        net = _read_spec(net_file)
+    from ..netspec import parse_net
+    from ..network import Network
+
+    return Network.of(parse_net(net, o.get("act")))
+
+
+def _read_spec(path: str) -> str:
+    """The text of a --net-file (or stdin), bounded before it is read."""
+    import os
+    import stat
+
+    if path == "-":
+        try:
+            text = sys.stdin.read(MAX_SPEC_BYTES + 1)
+        except (OSError, ValueError) as error:
+            raise LinexplainError(
+                f"--net-file -: cannot read stdin ({error})", "pipe the network in"
+            ) from None
+    else:
+        try:
+            info = os.stat(os.path.realpath(path))
+            if not stat.S_ISREG(info.st_mode):
+                raise LinexplainError(
+                    f"--net-file {path!r} is not a regular file", "give a text file"
+                )
+            with open(path, encoding="utf-8") as file:
+                text = file.read(MAX_SPEC_BYTES + 1)
+        except UnicodeDecodeError:
+            raise LinexplainError(
+                f"--net-file {path!r} is not UTF-8 text", "save it as text"
+            ) from None
+        except OSError as error:
+            raise LinexplainError(
+                f"--net-file {path!r}: {error.strerror}", "check the path"
+            ) from None
+    if len(text) > MAX_SPEC_BYTES:
+        raise LinexplainError(
+            f"the network text is over {MAX_SPEC_BYTES:,} characters", "give a smaller network"
+        )
+    return text

@@ -117,7 +117,9 @@ class _Pretty(PrettyPrinter):
             pretty_use_unicode(before)
 
     def _print_Symbol(self, e: Any, bold_name: bool = False) -> prettyForm:
-        return prettyForm(self.names[e])
+        if e in self.names:
+            return prettyForm(self.names[e])
+        return super()._print_Symbol(e, bold_name)  # a function's name (max, σ, tanh)
 
     _print_MatrixSymbol = _print_Symbol
 
