@@ -481,7 +481,7 @@ def finite_difference_check(
             "e.g. finite_difference_check(backward(forward(3, 2)))",
         )
     real = isinstance(eps, numbers.Real) and not isinstance(eps, (bool, np.bool_))
-    if not (real and 0 < eps < math.inf):
+    if not (real and 0 < eps < 1e300):  # a float step (a huge int would not convert)
         raise LinexplainError(
             f"eps must be a positive number (got {show_value(eps)})", "the default is 1e-3"
         )
@@ -707,11 +707,7 @@ def run_network(
     dt = np.dtype(dtype)
     given_input = x is not None
     x = generator.randn(shape, dtype) if x is None else _cast(x, dt, "x")
-    outputs = []
-    h = x
-    for layer, (weight, bias) in zip(network.layers, params, strict=True):
-        h = Linear.forward(h, weight, bias) if isinstance(layer, Linear) else layer.forward(h)
-        outputs.append(h)
+    outputs = forward_layers(network, params, x)
     return Trace(
         network=network,
         params=tuple(params),
@@ -725,6 +721,37 @@ def run_network(
         given_weights=state is not None,
         generator=generator,
     )
+
+
+def forward_layers(network: Network, params: Any, x: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Each layer's output for the input x (eval mode), layer after layer."""
+    outputs = []
+    h = x
+    for layer, (weight, bias) in zip(network.layers, params, strict=True):
+        h = Linear.forward(h, weight, bias) if isinstance(layer, Linear) else layer.forward(h)
+        outputs.append(h)
+    return tuple(outputs)
+
+
+def backward_layers(
+    network: Network, params: Any, x: np.ndarray, outputs: Any, g: np.ndarray
+) -> tuple[list[tuple[Any, Any]], list[np.ndarray], np.ndarray]:
+    """Backpropagation from G = ∂L/∂y: each layer's (∂L/∂W, ∂L/∂b), each layer's δ (∂L/∂ its
+    output), and ∂L/∂x."""
+    grads: list[tuple[Any, Any]] = []
+    deltas = []
+    delta = g
+    for i in reversed(range(len(network.layers))):
+        layer, (weight, bias) = network.layers[i], params[i]
+        deltas.append(delta)
+        x_in = x if i == 0 else outputs[i - 1]
+        if isinstance(layer, Linear):
+            gw, gb, delta = Linear.backward(x_in, weight, bias, delta)
+            grads.append((gw, gb))
+        else:
+            delta = layer.backward(x_in, outputs[i], delta)
+            grads.append((None, None))
+    return grads[::-1], deltas[::-1], delta
 
 
 def _given_state(
@@ -871,20 +898,10 @@ def backward_network(trace: Trace, upstream: Any = "ones") -> NetGradients:
     δ of its input (a Linear's ∂L/∂x = δ W, an activation's δ ⊙ f′(z)), and each Linear's
     ∂L/∂W = δᵀ a and ∂L/∂b = δ summed over the rows."""
     g, source = _network_upstream(trace, upstream)
-    grads: list[tuple[Any, Any]] = []
-    deltas = []
-    delta = g
-    for i in reversed(range(len(trace.network.layers))):
-        layer, (weight, bias) = trace.network.layers[i], trace.params[i]
-        deltas.append(delta)
-        x_in = trace.input_of(i)
-        if isinstance(layer, Linear):
-            gw, gb, delta = Linear.backward(x_in, weight, bias, delta)
-            grads.append((gw, gb))
-        else:
-            delta = layer.backward(x_in, trace.outputs[i], delta)
-            grads.append((None, None))
-    return NetGradients(trace, g, source, tuple(reversed(grads)), tuple(reversed(deltas)), delta)
+    grads, deltas, grad_input = backward_layers(
+        trace.network, trace.params, trace.x, trace.outputs, g
+    )
+    return NetGradients(trace, g, source, tuple(grads), tuple(deltas), grad_input)
 
 
 def _network_upstream(trace: Trace, upstream: Any) -> tuple[np.ndarray, UpstreamSource]:
