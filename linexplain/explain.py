@@ -723,7 +723,7 @@ def explain_doc(report: ShapeReport, expansion: Expansion, run: Forward, view: V
 
 # --- the commands: a request in, a document out ---------------------------------------------
 
-POST_IN_FEATURES = 3  # the post's example: a 3 -> 3 layer on an (N, C, 3) input
+POST_IN_FEATURES = 3  # the post's example: a 3 -> 3 layer on an (N, C, 3) input (out too)
 
 
 def shape(req: Request) -> Doc:
@@ -882,7 +882,8 @@ def explain(req: Request) -> Doc:
         and shape_[-1] not in req.dims
     ):
         in_features = POST_IN_FEATURES  # a named last dim with no size: the post's 3
-    (step,) = Network((Linear(in_features, _out(req), req.bias),)).walk(shape_, req.dims, req.dtype)
+    out = POST_IN_FEATURES if req.out_features is None else req.out_features
+    (step,) = Network((Linear(in_features, out, req.bias),)).walk(shape_, req.dims, req.dtype)
     assert step.report is not None
     report = step.report
     expansion = Linear(report.in_features, report.out_features, req.bias).equations(req.view)

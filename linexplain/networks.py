@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 
 def numbers(network: Network, view: View) -> list[int]:
     """Each layer's number l in the post's notation: a Linear starts a new one, an activation
-    shares the Linear's before it (a^(l) = f(z^(l))); the input layer is ``view.layer`` or 1."""
-    first = 1 if view.layer is None else view.layer
+    shares the Linear's before it (a^(l) = f(z^(l))). The first Linear is ``view.layer``, or 2
+    as in the post (the input is layer 1), as ``--layer`` numbers a single Linear."""
+    first = 1 if view.layer is None else view.layer - 1
     out, current = [], first
     for layer in network.layers:
         if isinstance(layer, Linear):

@@ -251,7 +251,7 @@ def _main(
 )
 def explain(
     in_features: InFeatures = None,
-    out_features: OutFeatures = 3,
+    out_features: OutFeatures = None,
     bias: Bias = True,
     net: Net = None,
     net_file: NetFile = None,

@@ -9,7 +9,8 @@ from ..document import Code, Doc, Eq, Lines, Math, Notes, Sym, Table, Tensor, Te
 _TEXT_SIGNS = {
     "×": r"$\times$", "·": r"$\cdot$", "⋅": r"$\cdot$", "ᵀ": r"$^{T}$", "→": r"$\to$",
     "Σ": r"$\Sigma$", "∂": r"$\partial$", "−": "$-$", "≈": r"$\approx$", "…": r"\dots{}",
-    "⋯": r"$\cdots$", "⋮": r"$\vdots$", "⋱": r"$\ddots$", "━": "",
+    "⋯": r"$\cdots$", "⋮": r"$\vdots$", "⋱": r"$\ddots$", "━": "", "δ": r"$\delta$",
+    "⊙": r"$\odot$", "′": "$'$",
     "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
     "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
 }  # fmt: skip
