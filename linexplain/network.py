@@ -89,7 +89,7 @@ class Network:
         """The network a parsed spec describes."""
         layers: list[Layer] = []
         for spec in specs:
-            args = dict(spec.args)
+            args: dict[str, Any] = dict(spec.args)
             if spec.kind == "Linear":
                 layers.append(Linear(args["in_features"], args["out_features"], args["bias"]))
             else:

@@ -10,7 +10,8 @@ _TEXT_SIGNS = {
     "×": r"$\times$", "·": r"$\cdot$", "⋅": r"$\cdot$", "ᵀ": r"$^{T}$", "→": r"$\to$",
     "Σ": r"$\Sigma$", "∂": r"$\partial$", "−": "$-$", "≈": r"$\approx$", "…": r"\dots{}",
     "⋯": r"$\cdots$", "⋮": r"$\vdots$", "⋱": r"$\ddots$", "━": "", "δ": r"$\delta$",
-    "⊙": r"$\odot$", "′": "$'$",
+    "⊙": r"$\odot$", "′": "$'$", "√": r"$\surd$", "π": r"$\pi$", "³": "$^3$", "Φ": r"$\Phi$",
+    "σ": r"$\sigma$",
     "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
     "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
 }  # fmt: skip
