@@ -660,7 +660,7 @@ def grad_doc(
     )
 
 
-def _check_table(error: float) -> Table:
+def _check_table(error: float, entries: int = 32) -> Table:
     """The finite-difference check's verdict."""
     if math.isinf(error):
         return Table(
@@ -679,7 +679,7 @@ def _check_table(error: float) -> Table:
                 "largest error",
                 f"{error:.3g}",
                 "|numeric - autograd| / max(1, |autograd|), central differences in float64, "
-                "at most 32 entries per tensor",
+                f"at most {entries} entries per tensor",
             )
         ]
     )
@@ -747,6 +747,11 @@ def expand(req: Request) -> Doc:
     if req.network is not None:
         from . import networks
 
+        if req.seed is not None or req.state is not None:
+            raise LinexplainError(
+                "expand --net writes a network's equations, not its numbers",
+                "drop --seed/--weight-file, or see every layer's numbers with run --net --steps",
+            )
         steps = req.network.walk(_net_shape(req), req.dims, req.dtype)
         return networks.expand_doc(req.network, steps, req.view)
     in_features, out_features, bias, shape_ = (
@@ -837,9 +842,9 @@ def grad(req: Request) -> Doc:
         from . import networks
         from .session import backward_network, finite_difference_network
 
-        grads = backward_network(_trace(req, for_backward=True), req.upstream)
-        error = finite_difference_network(grads) if req.check else None
-        doc = networks.grad_doc(grads, req.view, error)
+        net_grads = backward_network(_trace(req, for_backward=True), req.upstream)
+        net_error = finite_difference_network(net_grads) if req.check else None
+        doc = networks.grad_doc(net_grads, req.view, net_error)
         _add_notes(doc, req)
         return doc
     result = _forward(req, for_backward=True)
@@ -867,9 +872,9 @@ def explain(req: Request) -> Doc:
     if req.network is not None:
         from . import networks
 
-        shape_ = _net_shape(req)
-        steps = req.network.walk(shape_, req.dims, req.dtype)
-        trace = _trace(replace(req, input_shape=shape_))
+        given = _net_shape(req)
+        steps = req.network.walk(given, req.dims, req.dtype)
+        trace = _trace(replace(req, input_shape=given))
         return networks.explain_doc(req.network, steps, trace, req.view)
     in_features, shape_ = req.in_features, req.input_shape
     if shape_ is None:

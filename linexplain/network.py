@@ -141,12 +141,7 @@ class Network:
             except LinexplainError as error:
                 if not steps:
                     raise
-                raise LinexplainError(
-                    f"layer ({index}) {layer.module}, after ({index - 1}) "
-                    f"{self.layers[index - 1].module}, gets {format_shape(shape)}: "
-                    f"{error.message}",
-                    error.hint,
-                ) from None
+                raise _misfit(self.layers, index, shape, error) from None
             if step.report is not None:
                 sizes |= step.report.bindings
             steps.append(replace(step, sizes=dict(sizes)))
@@ -163,6 +158,25 @@ class Network:
             for layer in self.layers
         ]
         return generator, params
+
+
+def _misfit(
+    layers: tuple[Layer, ...], index: int, shape: Shape, error: LinexplainError
+) -> LinexplainError:
+    """A layer that does not fit what reaches it, said with the layer that made that shape."""
+    before = next((i for i in range(index - 1, -1, -1) if isinstance(layers[i], Linear)), index - 1)
+    layer = layers[index]
+    hint = error.hint
+    if isinstance(layer, Linear) and shape and isinstance(shape[-1], int):
+        width, made = shape[-1], layers[before]
+        hint = f"give ({index}) in_features={width} (Linear({width}, {layer.out_features}))"
+        if isinstance(made, Linear):
+            hint += f", or ({before}) out_features={layer.in_features}"
+    return LinexplainError(
+        f"layer ({index}) {layer.module} gets {format_shape(shape)} from ({before}) "
+        f"{layers[before].module}: {error.message}",
+        hint,
+    )
 
 
 def _step(index: int, layer: Layer, shape: Shape, dims: dict[str, int], dtype: str) -> Step:

@@ -55,7 +55,7 @@ def shape_doc(network: Network, steps: tuple[Step, ...], dtype: str) -> Doc:
     notes: list[Prose] = []
     for step in steps:
         layer = step.layer
-        elementwise = "" if isinstance(layer, Linear) else count(step.elementwise)
+        ops = "" if isinstance(layer, Linear) else count(step.elementwise)
         walk.rows.append(
             (
                 f"({step.index})",
@@ -64,7 +64,7 @@ def shape_doc(network: Network, steps: tuple[Step, ...], dtype: str) -> Doc:
                 count(step.params),
                 count(step.macs),
                 count(step.flops),
-                elementwise,
+                ops,
             )
         )
         if step.note:
@@ -340,11 +340,17 @@ def _sample_sections(trace: Trace, view: View) -> list[Section]:
     return out
 
 
+def _seed_words(trace: Trace) -> str:
+    return f"seed {trace.seed}" if trace.seed_used else "no seed used (weights and input given)"
+
+
 def run_doc(trace: Trace, view: View, show_steps: bool = False) -> Doc:
     """``run --net``."""
-    seed = f"seed {trace.seed}" if trace.seed_used else "no seed used (weights and input given)"
     return Doc(
-        t(f"nn.Sequential of {len(trace.network.layers)} layers  {seed}, {trace.dtype}"),
+        t(
+            f"nn.Sequential of {len(trace.network.layers)} layers  {_seed_words(trace)}, "
+            f"{trace.dtype}"
+        ),
         t(f"x {format_shape(trace.x.shape)} → y {format_shape(trace.y.shape)}"),
         run_sections(trace, view, show_steps),
         trace.as_dict() | {"index_base": view.index_base},
@@ -442,7 +448,10 @@ def grad_doc(grads: NetGradients, view: View, check_error: float | None) -> Doc:
         )
     )
     if check_error is not None:
-        sections.append(Section(t("Finite-difference check"), [_check_table(check_error)]))
+        from .session import NET_FD_ENTRIES
+
+        table = _check_table(check_error, NET_FD_ENTRIES)
+        sections.append(Section(t("Finite-difference check"), [table]))
     sections.append(Section(t("The same in PyTorch"), [Code(grads.torch_snippet())]))
     data = grads.as_dict() | {"index_base": view.index_base}
     if check_error is not None:
@@ -481,7 +490,7 @@ def explain_doc(network: Network, steps: tuple[Step, ...], trace: Trace, view: V
             *shape.sections,
             part(2, "What every layer computes (written out by sympy)"),
             *expand_sections(network, steps, view),
-            part(3, f"Real numbers: {run.title[0].split('  ', 1)[1]}"),
+            part(3, f"Real numbers: {_seed_words(trace)}, {trace.dtype}"),
             *run.sections,
         ],
         {"shape": shape.data, "run": run.data},

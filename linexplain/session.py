@@ -17,7 +17,6 @@ from __future__ import annotations
 import copy
 import math
 import numbers
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -44,20 +43,13 @@ from .layers import (
     explain_shape,
     mismatch_message,
 )
+from .memory import default_max_memory  # the default limit, kept here for importers
 from .network import Network
 from .torch_rng import Generator, as_numbers, numpy_dtype
 
 DEFAULT_BATCH = 4  # with no input given: x = torch.randn(4, in_features)
 DEFAULT_NAME_SIZE = 2  # a named dim with no --dims size
 INLINE_LIMIT = 64  # given arrays up to this many numbers are written into the torch snippet
-
-
-def default_max_memory() -> int:
-    """A quarter of this machine's memory (4 GiB when it cannot be read)."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
-    except (ValueError, OSError, AttributeError):
-        return 4 * 2**30
 
 
 @dataclass(frozen=True)
@@ -323,24 +315,45 @@ def _check_addressable(report: ShapeReport) -> None:
 def _check_memory(
     report: ShapeReport, max_memory: int | None, param_copies: int, backward: bool
 ) -> None:
-    """Refuse a pass whose weight, bias, input and output need more than ``max_memory``.
+    """Refuse a pass needing more than ``max_memory`` (see :mod:`linexplain.memory`).
 
-    A backward pass also holds G = dL/dy and the three gradients, each its tensor's size.
+    It holds its arrays (weight and bias, given ones beside the drawn ones; input and output)
+    and, for the document (``as_dict``, the ``--json`` data, made for every format), the same
+    numbers as Python floats while the output is written. A backward pass also holds
+    G = dL/dy and the three gradients, as arrays and as Python floats; its finite-difference
+    check's float64 copies are freed before the document is made. The generator's chunks are
+    freed before y is made.
     """
-    limit = default_max_memory() if max_memory is None else max_memory
-    memory = report.memory()
-    params, x, y = (memory[k].coeff for k in ("params_bytes", "input_bytes", "output_bytes"))
-    needed = params * param_copies + x + y
+    from . import memory
+
+    itemsize = np.dtype(report.dtype).itemsize
+    written = [report.weight_shape, *([report.bias_shape] if report.bias_shape else [])]
+    tensors = [tuple(int(d) for d in shape) for shape in (*written, report.input_shape)]
+    tensors.append(tuple(int(d) for d in report.output_shape))
+    params = tensors[: len(written)]
+    arrays = memory.array_bytes(params, itemsize) * param_copies
+    arrays += memory.array_bytes(tensors[len(params) :], itemsize)
     held = "weight, bias, input and output"
     if backward:
-        needed += params + x + y
+        arrays += memory.array_bytes(tensors, itemsize)
         held += " and their gradients"
-    if needed > limit:
-        raise LinexplainError(
-            f"this pass needs {needed:,} bytes ({held} in "
-            f"{report.dtype}), over the limit of {limit:,}",
-            "use smaller sizes, or raise --max-memory if the machine has the room",
-        )
+        tensors *= 2
+    numbers = [memory.count(shape) for shape in tensors[: len(params) + 2]]
+    rows = memory.count(tensors[len(params)][:-1])
+    # One at a time, beside the arrays: the draws, the check, the report.
+    extra = {
+        "the generator's temporaries": memory.draw_scratch(max(numbers)),
+        "the check's float64 copies": (
+            16 * sum(numbers) + 48 * rows * min(32, numbers[0]) if backward else 0
+        ),
+        "their numbers as Python floats for the report": memory.document_bytes(tensors),
+    }
+    most = max(extra, key=lambda k: extra[k])
+    memory.check(
+        arrays + extra[most],
+        f"{held} in {report.dtype}: {arrays:,}; {most}: {extra[most]:,}",
+        max_memory,
+    )
 
 
 # --- the backward pass ----------------------------------------------------------------------
@@ -758,7 +771,7 @@ def _given_state(
     network: Network, drawn: list[tuple[Any, Any]], state: dict[str, Any]
 ) -> list[tuple[Any, Any]]:
     """The network's parameters from a state_dict, each checked against the layer."""
-    expected = {}
+    expected: dict[str, tuple[int, ...]] = {}
     for i, layer in enumerate(network.layers):
         if isinstance(layer, Linear):
             expected[f"{i}.weight"] = (layer.out_features, layer.sized)
@@ -779,12 +792,12 @@ def _given_state(
             f"the weights do not match the network ({said})",
             f"give exactly {', '.join(expected)} (nn.Sequential's state_dict names)",
         )
-    params = []
+    params: list[tuple[Any, Any]] = []
     for i, (weight, bias) in enumerate(drawn):
         if weight is None:
             params.append((None, None))
             continue
-        given = []
+        given: list[Any] = []
         for key, like in ((f"{i}.weight", weight), (f"{i}.bias", bias)):
             if like is None:
                 given.append(None)
@@ -951,11 +964,11 @@ def finite_difference_network(
     def loss() -> tuple[float, float]:
         h = x
         for layer, (w, b) in zip(layers, params, strict=True):
-            h = Linear.forward(h, w, b) if isinstance(layer, Linear) else layer.forward(h)
+            h = Linear.forward(h, w, b) if isinstance(layer, Linear) else layer.forward(h)  # type: ignore[arg-type]
         return float((g * h).sum()), float(abs(g * h).sum())
 
     rng = np.random.default_rng(seed)
-    targets = [(x, grads.grad_input)]
+    targets: list[tuple[Any, Any]] = [(x, grads.grad_input)]
     for (w, b), (gw, gb) in zip(params, grads.grads, strict=True):
         targets += [(a, ga) for a, ga in ((w, gw), (b, gb)) if a is not None]
     errors = [0.0]

@@ -8,6 +8,7 @@ from enum import Enum
 from typing import Any
 
 from ..errors import LinexplainError
+from ..layers import Linear
 from ..request import Request
 from ..terminal import use_rich
 from .options import UPSTREAMS
@@ -81,8 +82,11 @@ def build(piped: str = "ascii", **options: Any) -> tuple[Request, str]:
     network = _network(o)
     if network is not None and network.is_one_linear:  # a single Linear: as --in/--out
         layer = network.layers[0]
-        in_features, out_features = layer.in_features, layer.out_features  # type: ignore[union-attr]
+        assert isinstance(layer, Linear)
+        in_features, out_features = layer.in_features, layer.out_features
         o["bias"] = layer.bias
+        if o.get("weight_file") is not None:  # its state_dict names it 0.weight, 0.bias
+            o["one_layer_state"] = _one_layer_state(o.pop("weight_file"), dtype)
         network = None
     max_memory = o.get("max_memory")
     state = None
@@ -118,7 +122,8 @@ def build(piped: str = "ascii", **options: Any) -> tuple[Request, str]:
 
 def _arrays(o: dict[str, Any], dtype: str) -> tuple[dict[str, Any], list[str]]:
     """The input and weights the options give, read (never evaluated)."""
-    if not any(o.get(k) is not None for k in ("input_", "input_file", "weight", "weight_file")):
+    keys = ("input_", "input_file", "weight", "weight_file", "one_layer_state")
+    if not any(o.get(k) is not None for k in keys):
         return {}, []
     from ..arrays import load_weights, parse_array, read_array
 
@@ -129,7 +134,9 @@ def _arrays(o: dict[str, Any], dtype: str) -> tuple[dict[str, Any], list[str]]:
     elif o.get("input_file") is not None:
         found["x"], more = read_array(o["input_file"], dtype)
         notes += more
-    if o.get("weight") is not None:
+    if o.get("one_layer_state") is not None:
+        found["weight"], found["bias_values"] = o["one_layer_state"]
+    elif o.get("weight") is not None:
         found["weight"] = parse_array(o["weight"], "--weight", dtype)
         if o.get("bias_values") is not None:
             found["bias_values"] = parse_array(o["bias_values"], "--bias-values", dtype)
@@ -168,12 +175,11 @@ def _network(o: dict[str, Any]) -> Any:
             raise LinexplainError(
                 f"{flag} and --net both give the layers", f"drop {flag}: the network has them"
             )
-    if net_file is not None:
-        net = _read_spec(net_file)
+    text = _read_spec(net_file) if net_file is not None else str(net)
     from ..netspec import parse_net
     from ..network import Network
 
-    return Network.of(parse_net(net, o.get("act")))
+    return Network.of(parse_net(text, o.get("act")))
 
 
 def _read_spec(path: str) -> str:
@@ -210,3 +216,18 @@ def _read_spec(path: str) -> str:
             f"the network text is over {MAX_SPEC_BYTES:,} characters", "give a smaller network"
         )
     return text
+
+
+def _one_layer_state(path: str, dtype: str) -> tuple[Any, Any]:
+    """The weight and bias of a one-Linear nn.Sequential's state_dict (0.weight, 0.bias)."""
+    from ..checkpoint import load_state
+
+    state = load_state(path, dtype)
+    if "0.weight" not in state or set(state) - {"0.weight", "0.bias"}:
+        raise LinexplainError(
+            f"{path} holds {', '.join(sorted(state)) or 'nothing'}; a network of one Linear "
+            "needs 0.weight (and 0.bias)",
+            "save nn.Sequential(nn.Linear(...)).state_dict(), or use --in/--out with an .npz "
+            "of weight and bias",
+        )
+    return state["0.weight"], state.get("0.bias")

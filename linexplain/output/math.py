@@ -136,6 +136,12 @@ class _Pretty(PrettyPrinter):
         lines = ["  ".join(map(_center, row, widths)) for row in cells]
         return prettyForm("\n".join(lines))
 
+    def _print_Max(self, e: Any) -> prettyForm:
+        # sympy's pretty printer writes Max(0, z) as plain str() text, losing our names.
+        return self._helper_print_function(e.func, e.args, func_name=type(e).__name__.lower())
+
+    _print_Min = _print_Max
+
     def _print_Transpose(self, e: Any) -> prettyForm:
         return prettyForm(self.names[e.arg] + ("ᵀ" if self._use_unicode else "^T"))
 
