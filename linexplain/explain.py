@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from .counts import Product, product_as_written
+from .counts import product_as_written
 from .document import Code, Doc, Eq, Lines, Math, Notes, Rendered, Section, Sym, Table, Tensor
 from .document import Text as Prose
 from .document import text as t
@@ -23,7 +23,7 @@ from .errors import LinexplainError
 from .grammar import Shape, format_shape
 from .layers import Linear, ShapeReport, explain_shape
 from .network import Network
-from .readable import count, nbytes, product
+from .readable import count, nbytes
 from .request import Request
 from .view import View
 
@@ -31,7 +31,11 @@ if TYPE_CHECKING:
     from .equations import Block, Expansion, GradForms, NumericExpansion
     from .session import Forward, Gradients
 
-FORMS = ("all", "scalar", "matrix", "pytorch")
+LOSS_WORDS = {
+    "ones": "L = y.sum(), so G = ∂L/∂y is all ones",
+    "seed": "G = ∂L/∂y is the torch.randn that follows x",
+    "given": "G = ∂L/∂y as given",
+}
 
 
 def _bias(words: str, bias: bool) -> str:
@@ -590,11 +594,7 @@ def grad_doc(
 ) -> Doc:
     """``linexplain grad``: shapes and costs, formulas, numbers, the check, the torch code."""
     run, layer, p, keep = grads.run, grads.run.layer, view.precision, view.max_terms
-    loss = {
-        "ones": "L = y.sum(), so G = ∂L/∂y is all ones",
-        "seed": "G = ∂L/∂y is the torch.randn that follows x",
-        "given": "G = ∂L/∂y as given",
-    }[grads.source]
+    loss = LOSS_WORDS[grads.source]
     if run.dims:
         loss += "; names: " + ", ".join(f"{k} = {v}" for k, v in run.dims.items())
     sections = [Section(t("Shapes and cost"), [Lines(grad_lines(report))])]
@@ -950,12 +950,15 @@ def _add_notes(doc: Doc, req: Request) -> None:
 
 
 __all__ = [
-    "FORMS",
-    "Product",
+    "LOSS_WORDS",
+    "expand",
     "expand_doc",
+    "explain",
     "explain_doc",
+    "grad",
     "grad_doc",
-    "product",
+    "run",
     "run_doc",
+    "shape",
     "shape_doc",
 ]

@@ -418,11 +418,9 @@ def grad_doc(grads: NetGradients, view: View, check_error: float | None) -> Doc:
 
     trace, p, keep = grads.trace, view.precision, view.max_terms
     numbers_ = numbers(trace.network, view)
-    loss = {
-        "ones": "L = y.sum(), so G = ∂L/∂y is all ones",
-        "seed": "G = ∂L/∂y is the torch.randn that follows x",
-        "given": "G = ∂L/∂y as given",
-    }[grads.source]
+    from .explain import LOSS_WORDS
+
+    loss = LOSS_WORDS[grads.source]
     sections = [Section(t("Backpropagation, layer by layer"), [Lines(grad_lines(trace, view))])]
     sections.append(
         Section(
