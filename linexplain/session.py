@@ -100,26 +100,43 @@ class Forward:
         layer runs, for a backward pass; ``seeded`` keeps the seed for draws that follow)."""
         layer = self.layer
         bias = "" if layer.bias is not None or self.given_weight else ", bias=False"
-        lines = ["import torch", ""]
-        if self.dtype == "float64":
-            lines.append("torch.set_default_dtype(torch.float64)")
-        if self.seed_used or seeded:
-            lines.append(f"torch.manual_seed({self.seed})")
-        lines.append(f"layer = torch.nn.Linear({layer.in_features}, {layer.out_features}{bias})")
+        model = [f"layer = torch.nn.Linear({layer.in_features}, {layer.out_features}{bias})"]
         if self.given_weight:
-            lines.append(f"layer.weight.data = {tensor_literal(layer.weight, 'your weight')}")
-            lines.append(
+            model.append(f"layer.weight.data = {tensor_literal(layer.weight, 'your weight')}")
+            model.append(
                 "layer.bias = None"
                 if layer.bias is None
                 else f"layer.bias.data = {tensor_literal(layer.bias, 'your bias')}"
             )
-        shape = ", ".join(map(str, self.x.shape))
-        x = tensor_literal(self.x, "your input") if self.given_input else f"torch.randn({shape})"
-        lines.append(f"x = {x}")
-        if requires_grad:
-            lines.append("x.requires_grad_()  # so that backward() fills x.grad")
-        lines.append("y = layer(x)")
-        return "\n".join(lines)
+        seed = self.seed if self.seed_used or seeded else None
+        return snippet(self.dtype, seed, model, self.x, self.given_input, requires_grad, "layer")
+
+
+def snippet(
+    dtype: str,
+    seed: int | None,
+    model: list[str],
+    x: np.ndarray,
+    given_input: bool,
+    requires_grad: bool,
+    name: str,
+) -> str:
+    """PyTorch code: the dtype, the seed (None: none needed), the lines that build ``name``,
+    the input (drawn, or given), and ``y = name(x)``."""
+    lines = ["import torch", ""]
+    if dtype == "float64":
+        lines.append("torch.set_default_dtype(torch.float64)")
+    if seed is not None:
+        lines.append(f"torch.manual_seed({seed})")
+    lines += model
+    shape = ", ".join(map(str, x.shape))
+    lines.append(
+        f"x = {tensor_literal(x, 'your input') if given_input else f'torch.randn({shape})'}"
+    )
+    if requires_grad:
+        lines.append("x.requires_grad_()  # so that backward() fills x.grad")
+    lines.append(f"y = {name}(x)")
+    return "\n".join(lines)
 
 
 def tensor_literal(a: np.ndarray, what: str) -> str:
@@ -627,23 +644,13 @@ class Trace:
 
     def torch_snippet(self, requires_grad: bool = False, seeded: bool = False) -> str:
         """The PyTorch code that gives the same numbers."""
-        lines = ["import torch", ""]
-        if self.dtype == "float64":
-            lines.append("torch.set_default_dtype(torch.float64)")
-        if self.seed_used or seeded:
-            lines.append(f"torch.manual_seed({self.seed})")
-        lines.append(f"net = {self.network.torch_code}")
+        model = [f"net = {self.network.torch_code}"]
         if any(isinstance(layer, Dropout) for layer in self.network.layers):
-            lines.append("net.eval()  # Dropout is the identity in eval mode")
+            model.append("net.eval()  # Dropout is the identity in eval mode")
         if self.given_weights:
-            lines.append("net.load_state_dict(state_dict)  # your weights, as numbers")
-        shape = ", ".join(map(str, self.x.shape))
-        x = tensor_literal(self.x, "your input") if self.given_input else f"torch.randn({shape})"
-        lines.append(f"x = {x}")
-        if requires_grad:
-            lines.append("x.requires_grad_()  # so that backward() fills x.grad")
-        lines.append("y = net(x)")
-        return "\n".join(lines)
+            model.append("net.load_state_dict(state_dict)  # your weights, as numbers")
+        seed = self.seed if self.seed_used or seeded else None
+        return snippet(self.dtype, seed, model, self.x, self.given_input, requires_grad, "net")
 
     def as_dict(self) -> dict[str, Any]:
         """The ``run --net --json`` contract (floats round-trip exactly)."""
