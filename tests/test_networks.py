@@ -640,7 +640,7 @@ NET_MODULES = [layer.module for layer in Network.of(parse_net(NET)).layers]
 TEXT_COMMANDS = [
     ("shape", ["-s", "N,2,3"]),
     ("expand", ["-s", "N,2,3"]),
-    ("expand", ["-s", "4,2,3", "--seed", "2"]),
+    ("expand", ["-s", "4,2,3", "--max-terms", "3"]),
     ("run", ["-s", "4,2,3", "--steps"]),
     ("grad", ["-s", "4,2,3", "--check"]),
     ("explain", ["-s", "4,2,3"]),
@@ -911,3 +911,8 @@ def test_live_safetensors_written_by_torch_load(torch, dtype: str, tmp_path: Pat
             state=load_state(str(path), dtype),
         )
         assert_close(trace.y, y, dtype)
+
+
+def test_expand_of_a_network_refuses_numbers_it_would_not_show() -> None:
+    line = assert_one_line_error(cli("expand", "--net", "3,2,relu,2", "--seed", "1"))
+    assert "run --net --steps" in line
