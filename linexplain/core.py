@@ -13,7 +13,7 @@ import secrets
 import numpy as np
 
 from linexplain.errors import LinexplainError
-from linexplain.grammar import as_size
+from linexplain.grammar import as_size, check_bool
 from linexplain.torch_rng import DTYPES, Generator, linear_init, numpy_dtype
 
 _FLOATS = tuple(DTYPES.values())
@@ -22,6 +22,11 @@ _SMALL_PRODUCT = 1 << 18
 # NumPy adds a broadcast bias one row at a time; short rows go faster grouped into runs of
 # about _BIAS_RUN elements against the bias repeated to match (see _add_bias).
 _BIAS_RUN = 1 << 14
+# Python sees Ctrl-C only between calls, so a product of more multiply-adds than this is made
+# in equal blocks of rows, each at most this many (0.2-0.4 s on 2 cores). Each extra call costs
+# about 1-2 % (the BLAS packs W again), so the blocks stay large: every benchmarked shape is
+# one call.
+_BLOCK_MACS = 1 << 35
 
 
 def linear(
@@ -64,12 +69,15 @@ def linear(
     # Fold leading dims into rows (views: a 2-D x or out is used as it is).
     x2 = x if x.ndim == 2 else x.reshape(rows, in_features)
     y = out if out.ndim == 2 else out.reshape(rows, out_features)
-    if rows * in_features * out_features < _SMALL_PRODUCT:
+    macs = rows * in_features * out_features
+    if macs < _SMALL_PRODUCT:
         np.dot(x2, weight.T, out=y)  # the call with the least overhead
         if bias is not None:
             y += bias
         return out
-    np.matmul(weight, x2.T, out=y.T)  # yᵀ = W xᵀ: torch's BLAS orientation, faster here
+    step = -(-rows // -(-macs // _BLOCK_MACS))  # rows in equal blocks (one below _BLOCK_MACS)
+    for start in range(0, rows, step):  # yᵀ = W xᵀ: torch's BLAS orientation, faster here
+        np.matmul(weight, x2[start : start + step].T, out=y[start : start + step].T)
     if bias is not None:
         _add_bias(y, bias)
     return out
@@ -85,6 +93,9 @@ class Linear:
 
     Given ``weight`` (and ``bias_values`` when ``bias``), the layer holds those arrays
     instead, with no seed and no generator; :meth:`from_arrays` is the short way to say so.
+
+    Drawn parameters needing more than ``max_memory`` bytes (default a quarter of the machine's
+    memory, as ``--max-memory``) are refused before anything is allocated.
     """
 
     weight: np.ndarray
@@ -102,12 +113,18 @@ class Linear:
         seed: int | None = None,
         weight: np.ndarray | None = None,
         bias_values: np.ndarray | None = None,
+        max_memory: int | None = None,
     ) -> None:
+        in_features = as_size(in_features, "in_features")
+        out_features = as_size(out_features, "out_features")
+        bias = check_bool(bias, "bias")
+        numpy_dtype(dtype)
         if weight is None:
             if bias_values is not None:
                 raise LinexplainError(
                     "bias_values are given without weight", "give weight= too, or neither"
                 )
+            _check_memory(in_features, out_features, bias, dtype, max_memory)
             seed = secrets.randbits(64) if seed is None else seed
             self.generator = Generator(seed)
             self.seed = operator.index(seed)
@@ -155,6 +172,23 @@ class Linear:
             f"Linear(in_features={self.in_features}, out_features={self.out_features}, "
             f"bias={self.bias is not None}, dtype={self.dtype})"
         )
+
+
+def _check_memory(
+    in_features: int, out_features: int, bias: bool, dtype: str, max_memory: int | None
+) -> None:
+    """Refuse, before drawing, parameters (and the draw's temporaries) over the limit."""
+    from linexplain import memory
+
+    max_memory = None if max_memory is None else as_size(max_memory, "max_memory")
+    numbers = out_features * in_features + (out_features if bias else 0)
+    memory.check(
+        numbers * numpy_dtype(dtype).itemsize + memory.draw_scratch(numbers),
+        f"weight{' and bias' if bias else ''} in {dtype}, and the draw's temporaries",
+        max_memory,
+        subject=f"Linear({in_features}, {out_features})",
+        option="max_memory=",
+    )
 
 
 def _add_bias(y: np.ndarray, bias: np.ndarray) -> None:

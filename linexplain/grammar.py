@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import operator
 import string
+from collections.abc import Iterable, Mapping
 
 from .errors import LinexplainError
 
@@ -34,9 +35,14 @@ DIM_HELP = "a dim is a non-negative integer (3, 0) or a name (N, batch, seq_len)
 
 
 def _show(text: str) -> str:
-    """Quote user text for a message, control characters escaped, long text cut."""
-    shown = text if len(text) <= 40 else text[:37] + "..."
-    return repr(shown)
+    """Quote user text for a message, control characters escaped, long text cut.
+
+    Long text keeps its start and its end, each in its own quotes (so a quote the text opens is
+    seen to close), and says how long it is: ``'N="xxxxxxxx'...'xxxx"' (61 characters)``.
+    """
+    if len(text) <= 40:
+        return repr(text)
+    return f"{text[:28]!r}...{text[-8:]!r} ({len(text)} characters)"
 
 
 def _is_decimal(text: str) -> bool:
@@ -257,7 +263,7 @@ def as_int(value: object, where: str) -> int:
         return operator.index(value)  # type: ignore[arg-type]
     except TypeError:
         raise LinexplainError(
-            f"{where}: {value!r} is not a whole number", "give an integer, e.g. 3"
+            f"{where}: {show_value(value)} is not a whole number", "give an integer, e.g. 3"
         ) from None
 
 
@@ -265,7 +271,9 @@ def as_size(value: object, where: str) -> int:
     """A size given in Python (see :func:`as_int`) as a Python int from 0 to 2**63-1."""
     size = as_int(value, where)
     if not 0 <= size <= MAX_SIZE:
-        raise LinexplainError(f"{where}: {size} is out of range", "use a size from 0 to 2**63-1")
+        raise LinexplainError(
+            f"{where}: {show_value(size)} is out of range", "use a size from 0 to 2**63-1"
+        )
     return size
 
 
@@ -284,8 +292,9 @@ def check_shape(shape: Shape) -> Shape:
             f"input shape has {len(shape)} dims", f"at most {MAX_DIMS} are allowed"
         )
     checked: list[Dim] = []
+    shown = show_dims(shape)
     for pos, d in enumerate(shape, start=1):
-        where = f"input shape {shape!r}, dim {pos} of {len(shape)}"
+        where = f"input shape {shown}, dim {pos} of {len(shape)}"
         if isinstance(d, str):
             checked.append(parse_name(d, where))
         else:
@@ -293,8 +302,79 @@ def check_shape(shape: Shape) -> Shape:
     return tuple(checked)
 
 
+def check_bool(value: object, where: str) -> bool:
+    """A flag given in Python: True or False (NumPy's bool too), never a truthy stand-in."""
+    if isinstance(value, bool):
+        return value
+    if type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_"):
+        return bool(value)  # np.True_, as torch takes it
+    raise LinexplainError(
+        f"{where} must be True or False, got {show_value(value)}", f"e.g. {where}=False"
+    )
+
+
+def check_choice(value: object, choices: Iterable[str], where: str) -> str:
+    """One of a few names given in Python (a dtype, a format): a str among ``choices``."""
+    names = tuple(choices)
+    if not isinstance(value, str):
+        raise LinexplainError(
+            f"{where} must be a name, got {show_value(value)}", "use one of " + ", ".join(names)
+        )
+    if value not in names:
+        raise LinexplainError(f"unknown {where} {_show(value)}", "use one of " + ", ".join(names))
+    return str(value)
+
+
+def check_dims(dims: object, where: str = "dims") -> dict[str, int]:
+    """Sizes for named dims given in Python (``{"N": 2}``; None is none): ``--dims``' rules."""
+    if dims is None:
+        return {}
+    if not isinstance(dims, Mapping):
+        hint = "give a dict of names to sizes, e.g. {'N': 2}"
+        if isinstance(dims, str):
+            hint += f", or parse the text first: parse_bindings({_show(dims)})"
+        raise LinexplainError(f"{where} must map names to sizes, got {show_value(dims)}", hint)
+    if len(dims) > MAX_DIMS:
+        raise LinexplainError(f"{where} has {len(dims)} names", f"at most {MAX_DIMS} are allowed")
+    checked: dict[str, int] = {}
+    for name, size in dims.items():
+        if not isinstance(name, str):
+            example = (
+                f"{{{_show(size)}: {show_value(name)}}}" if isinstance(size, str) else "{'N': 2}"
+            )
+            raise LinexplainError(
+                f"{where}: the key {show_value(name)} is not a name",
+                f"the names are the keys and the sizes the values, e.g. {example}",
+            )
+        name = parse_name(name, f"{where}, name")
+        checked[name] = as_size(size, f"{where}, size of {name}")
+    return checked
+
+
+def show_dims(dims: tuple[object, ...] | list[object]) -> str:
+    """A shape given in Python, for a message (each dim as :func:`show_value` shows it)."""
+    return "(" + ", ".join(map(show_value, dims)) + ("," if len(dims) == 1 else "") + ")"
+
+
+def show_value(value: object) -> str:
+    """A Python value for a message: short text and numbers as written, else the type."""
+    if isinstance(value, str):
+        return _show(value)
+    if isinstance(value, int) and value.bit_length() > 128:  # repr of a huge int may fail
+        return f"an int of {value.bit_length()} bits"
+    if value is None or isinstance(value, (bool, int, float, complex)):
+        return repr(value)
+    if type(value).__module__.startswith("numpy") and not getattr(value, "shape", None):
+        return repr(value)  # a NumPy scalar or dtype: np.int64(3), dtype('float32')
+    return type(value).__name__
+
+
 def parse_bindings(text: str) -> dict[str, int]:
     """Parse ``"N=2, C=4"`` into ``{"N": 2, "C": 4}`` (sizes for named dims)."""
+    if not isinstance(text, str):
+        raise LinexplainError(
+            f"bindings to parse must be text, got {type(text).__name__}", "e.g. 'N=2,C=4'"
+        )
     if not text.strip():
         return {}
     bracket = next((i for i, ch in enumerate(text) if ch in "()[]"), None)
@@ -309,6 +389,16 @@ def parse_bindings(text: str) -> dict[str, int]:
         name, eq, value = (part.strip() for part in item.partition("="))
         if not eq:
             raise LinexplainError(f"{where}: {_show(item)} has no '='", "write NAME=SIZE, e.g. N=2")
+        if _is_decimal(name) and _is_name(value):  # 3=N: the two sides swapped
+            raise LinexplainError(
+                f"{where}: {_show(item)} gives the size left of '=' and the name right of it",
+                f"the name goes left and its size right: write {value}={name}",
+            )
+        if _is_decimal(name):
+            raise LinexplainError(
+                f"{where}, name: {_show(name)} is not a valid name",
+                f"the left of '=' names a dim: write NAME=SIZE, e.g. N={value or name}",
+            )
         name = parse_name(name, f"{where}, name")
         if name in bindings:
             raise LinexplainError(f"{where}: {name} is given twice", "give each name once")

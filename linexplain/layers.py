@@ -15,7 +15,16 @@ from typing import TYPE_CHECKING, Any
 
 from .counts import DTYPE_BYTES, Product, product_as_written
 from .errors import LinexplainError
-from .grammar import Dim, Shape, as_size, check_shape, format_shape
+from .grammar import (
+    Dim,
+    Shape,
+    as_size,
+    check_bool,
+    check_choice,
+    check_dims,
+    check_shape,
+    format_shape,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -192,9 +201,9 @@ def explain_shape(
     in_features, out_features = check_features(in_features, out_features)
     if out_features is None:
         raise LinexplainError("out_features is unknown", "give --out (out_features)")
-    if dtype not in DTYPE_BYTES:
-        raise LinexplainError(f"unknown dtype {dtype!r}", "use one of " + ", ".join(DTYPE_BYTES))
-    bindings = {name: as_size(size, f"size of {name}") for name, size in (dims or {}).items()}
+    bias = check_bool(bias, "bias")
+    dtype = check_choice(dtype, DTYPE_BYTES, "dtype")
+    bindings = check_dims(dims, "dims (--dims)")
     unused = [name for name in bindings if name not in input_shape]
     if unused:
         raise LinexplainError(
@@ -269,10 +278,7 @@ class Linear:
             raise LinexplainError("out_features is unknown", "give it, e.g. Linear(3, 2)")
         object.__setattr__(self, "in_features", in_features)
         object.__setattr__(self, "out_features", out_features)
-        if not isinstance(self.bias, bool):
-            raise LinexplainError(
-                f"bias must be True or False, got {self.bias!r}", "e.g. bias=False"
-            )
+        object.__setattr__(self, "bias", check_bool(self.bias, "bias"))
 
     @property
     def module(self) -> str:
@@ -336,7 +342,7 @@ class Linear:
         out, in_ = weight.shape
         rows = math.prod(x.shape[:-1])  # a 1-D input is one row
         g2, x2 = g.reshape(rows, out), x.reshape(rows, in_)
-        grad_bias = None if bias is None else g2.sum(axis=0)
+        grad_bias = None if bias is None else _column_sums(g2)
         return np.ascontiguousarray(g2.T @ x2), grad_bias, (g2 @ weight).reshape(x.shape)
 
     def equations(self, view: View) -> Expansion:
@@ -350,6 +356,32 @@ class Linear:
         from .equations import grad_forms
 
         return grad_forms(self.sized, self.out_features, samples, self.bias, view)
+
+
+_SUM_BLOCK = 1 << 16  # numbers per transposed block in _column_sums
+
+
+def _column_sums(g: np.ndarray) -> np.ndarray:
+    """Each column of the 2-D ``g`` summed over its rows, as accurately as torch sums it.
+
+    NumPy's ``sum(axis=0)`` on a C-contiguous array adds one row at a time (an error that grows
+    with the row count); its pairwise sum runs only along contiguous memory. So blocks of
+    columns are copied transposed, in float64, and summed pairwise along their rows: partial
+    sums over blocks of rows, then those summed pairwise too. The float64 result is rounded once
+    to ``g``'s dtype (for float32, almost always the correctly rounded sum). Each block holds
+    at most ``_SUM_BLOCK`` numbers, so the extra memory stays small.
+    """
+    import numpy as np
+
+    rows, cols = g.shape
+    width = max(1, min(cols, _SUM_BLOCK // max(rows, 1)))  # columns per block
+    height = max(1, _SUM_BLOCK // width)  # rows per block
+    partial = np.zeros((cols, max(1, -(-rows // height))))  # column c over row block k
+    for k, start in enumerate(range(0, rows, height)):
+        for c in range(0, cols, width):
+            block = g[start : start + height, c : c + width].T.astype(np.float64, order="C")
+            partial[c : c + width, k] = block.sum(axis=1)
+    return partial.sum(axis=1).astype(g.dtype)
 
 
 @dataclass(frozen=True)
@@ -661,7 +693,7 @@ class Flatten(Activation):
                 f"{format_shape(shape)}: their product is not a size",
                 f"give their sizes with --dims, e.g. --dims {names[0]}=2",
             )
-        return (*shape[:start], math.prod(merged), *shape[end + 1 :])  # type: ignore[arg-type]
+        return (*shape[:start], math.prod(merged), *shape[end + 1 :])
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         start, end = self.span(x.ndim)

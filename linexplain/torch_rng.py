@@ -20,11 +20,13 @@
 from __future__ import annotations
 
 import math
+import numbers
+import warnings
 
 import numpy as np
 
 from linexplain.errors import LinexplainError
-from linexplain.grammar import as_int, as_size
+from linexplain.grammar import MAX_DIMS, as_int, as_size, check_bool, show_dims, show_value
 
 DTYPES: dict[str, np.dtype] = {"float32": np.dtype(np.float32), "float64": np.dtype(np.float64)}
 SEED_MIN = -(2**63)
@@ -39,9 +41,9 @@ _CHUNK = 1 << 15  # elements per vectorised step (a multiple of 16): temporaries
 
 def numpy_dtype(dtype: str) -> np.dtype:
     """The NumPy dtype for a torch dtype name, "float32" or "float64"."""
-    if dtype not in DTYPES:
+    if not isinstance(dtype, str) or dtype not in DTYPES:
         raise LinexplainError(
-            f"unsupported dtype {dtype!r}", "use float32 (torch's default) or float64"
+            f"unsupported dtype {show_value(dtype)}", "use float32 (torch's default) or float64"
         )
     return DTYPES[dtype]
 
@@ -52,7 +54,76 @@ def sizes(shape: tuple[int, ...]) -> tuple[int, ...]:
         raise LinexplainError(
             f"a shape must be a tuple of sizes, got {type(shape).__name__}", "e.g. (2, 3)"
         )
-    return tuple(as_size(n, f"shape {tuple(shape)!r}") for n in shape)
+    if len(shape) > MAX_DIMS:
+        raise LinexplainError(f"shape has {len(shape)} dims", f"at most {MAX_DIMS} are allowed")
+    return tuple(as_size(n, f"shape {show_dims(shape)}") for n in shape)
+
+
+def as_numbers(a: object, what: str, finite: bool = True) -> np.ndarray:
+    """Numbers given in Python (an array, nested lists, a number) as an array, by the rules of
+    an input file: ints or floats only (no bools, complex, text or objects), all finite (NaN
+    and infinity allowed with ``finite=False``, for a layer's own output)."""
+    if not (
+        isinstance(a, (np.ndarray, np.generic, list, tuple, int, float))
+        or hasattr(type(a), "__array__")  # a torch tensor
+    ):  # not text, a range or an iterator, which NumPy would spell out or wrap
+        raise LinexplainError(
+            f"{what} must be an array or nested lists of numbers, got {type(a).__name__}",
+            "give a NumPy array of floats, e.g. np.asarray(values, dtype=np.float32)",
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # NumPy's warnings on odd input: the checks say it
+            array = np.asarray(a)
+    except (ValueError, TypeError, RuntimeError, OverflowError, MemoryError) as error:
+        raise LinexplainError(
+            f"{what} is not an array of numbers ({type(error).__name__}: {error})"[:200],
+            "give a NumPy array of floats, or nested lists of numbers of one shape",
+        ) from None
+    if array.dtype.kind not in "iuf":
+        raise LinexplainError(
+            f"{what} has dtype {array.dtype}, not real numbers", "give a float32 or float64 array"
+        )
+    if array.ndim > MAX_DIMS:
+        raise LinexplainError(f"{what} has {array.ndim} dims", f"at most {MAX_DIMS} are allowed")
+    if finite and array.dtype.kind == "f":
+        with np.errstate(all="ignore"):  # a sum makes no temporary array
+            total = array.sum(dtype=np.float64)
+        if not np.isfinite(total):  # a NaN or an infinity, or only an overflowing sum
+            bad = ~np.isfinite(array)
+            if bad.any():
+                index = [int(i) for i in np.argwhere(bad)[0]]
+                raise LinexplainError(
+                    f"{what}{index if index else ''} is {array[tuple(index)]}, which is not a "
+                    "finite number",
+                    "use finite numbers only",
+                )
+    return array
+
+
+def _shaped(flat: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """flat in ``shape``, refused when NumPy cannot make that shape: even with no elements,
+    the product of its nonzero dims times the item size must fit in an int64."""
+    try:
+        return flat.reshape(shape)
+    except ValueError:
+        raise LinexplainError(
+            f"NumPy cannot make an array of shape {show_dims(shape)}: its nonzero dims times "
+            f"{flat.dtype.itemsize} bytes a number pass 2**63-1, though it holds no numbers",
+            "use smaller dims",
+        ) from None
+
+
+def _empty(n: int, dt: np.dtype) -> np.ndarray:
+    """An array of n numbers of dt, refused when the machine cannot hold it."""
+    try:
+        return np.empty(n, dtype=dt)
+    except (MemoryError, ValueError):  # ValueError: more bytes than NumPy can address
+        raise LinexplainError(
+            f"{n:,} {dt.name} numbers need {n * dt.itemsize:,} bytes, more than this machine "
+            "can allocate",
+            "use smaller sizes",
+        ) from None
 
 
 class Generator:
@@ -62,7 +133,7 @@ class Generator:
         seed = as_int(seed, "seed")  # NumPy ints too, as torch.manual_seed takes them
         if not SEED_MIN <= seed <= SEED_MAX:
             raise LinexplainError(
-                f"seed {seed} is out of range",
+                f"seed {show_value(seed)} is out of range",
                 "torch.manual_seed accepts integers from -2**63 to 2**64 - 1",
             )
         self.seed = seed % 2**64  # what torch.initial_seed() reports
@@ -85,12 +156,12 @@ class Generator:
         dt = numpy_dtype(dtype)
         lo, hi, span = _check_bounds(low, high, dt)
         shape = sizes(shape)
-        out = np.empty(math.prod(shape), dtype=dt)
+        out = _empty(math.prod(shape), dt)
         for i in range(0, out.size, _CHUNK):
             u = self._random(min(_CHUNK, out.size - i), dt).astype(np.float64)
             value = _fma(u, span, lo, dt)
             out[i : i + u.size] = np.where(value == hi, lo, value)  # torch keeps [low, high)
-        return out.reshape(shape)
+        return _shaped(out, shape)
 
     def randn(self, shape: tuple[int, ...], dtype: str = "float32") -> np.ndarray:
         """``torch.randn(*shape, dtype=dtype)``."""
@@ -98,15 +169,15 @@ class Generator:
         shape = sizes(shape)
         n = math.prod(shape)
         if n < NORMAL_BLOCK:
-            return np.array([self._normal() for _ in range(n)], dtype=dt).reshape(shape)
-        out = np.empty(n, dtype=dt)
+            return _shaped(np.array([self._normal() for _ in range(n)], dtype=dt), shape)
+        out = _empty(n, dt)
         for i in range(0, n, _CHUNK):  # torch draws all n uniforms first...
             u = self._random(min(_CHUNK, n - i), dt)
             whole = u.size - u.size % NORMAL_BLOCK  # only the last chunk has a partial block
             out[i : i + whole] = _box_muller_16(u[:whole])
         if n % NORMAL_BLOCK:  # ...then redraws the last 16 values, partial block included
             out[-NORMAL_BLOCK:] = _box_muller_16(self._random(NORMAL_BLOCK, dt))
-        return out.reshape(shape)
+        return _shaped(out, shape)
 
     def _normal(self) -> float:
         """One standard normal as a Python float, exactly as torch's scalar path."""
@@ -129,11 +200,17 @@ def linear_init(
     dtype: str = "float32",
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """``nn.Linear(in_features, out_features, bias)``'s weight and bias, drawn from gen."""
+    if not isinstance(gen, Generator):
+        raise LinexplainError(
+            f"gen must be a linexplain Generator, got {type(gen).__name__}", "e.g. Generator(0)"
+        )
     in_features = as_size(in_features, "in_features")
     out_features = as_size(out_features, "out_features")
+    bias = check_bool(bias, "bias")
+    dt = numpy_dtype(dtype)
     fan_in = in_features
     if fan_in * out_features == 0:  # kaiming_uniform_ skips zero-element weights
-        weight = np.zeros((out_features, in_features), dtype=numpy_dtype(dtype))
+        weight = np.zeros((out_features, in_features), dtype=dt)
     else:
         a = math.sqrt(5)  # kaiming_uniform_(weight, a=sqrt(5))
         gain = math.sqrt(2.0 / (1 + a**2))
@@ -147,11 +224,20 @@ def linear_init(
 
 def _check_bounds(low: float, high: float, dt: np.dtype) -> tuple[float, float, float]:
     """low, high and high - low computed in dt, checked as torch's uniform_ does."""
-    with np.errstate(over="ignore"):
-        lo, hi = dt.type(low), dt.type(high)
+    for name, bound in (("low", low), ("high", high)):
+        if not isinstance(bound, numbers.Real) or isinstance(bound, (bool, np.bool_)):
+            raise LinexplainError(
+                f"uniform's {name} must be a real number, got {show_value(bound)}",
+                "give int or float bounds, e.g. uniform(shape, -1.0, 1.0)",
+            )
+    try:
+        with np.errstate(over="ignore"):
+            lo, hi = dt.type(low), dt.type(high)
+    except OverflowError:  # an int past float64's range
+        lo = hi = dt.type(math.inf)
     if not (np.isfinite(lo) and np.isfinite(hi)):
         raise LinexplainError(
-            f"uniform bounds {low}, {high} are out of range for {dt.name}",
+            f"uniform bounds {show_value(low)}, {show_value(high)} are out of range for {dt.name}",
             "give finite bounds within the dtype's range",
         )
     if lo > hi:

@@ -335,7 +335,7 @@ def test_forward_takes_nested_lists_and_refuses_what_is_not_numbers():
     assert run.y.tolist() == [[2.0, 4.0]] and run.y.dtype == np.float32
     for bad, message in [
         ({"x": [[1, 2], [3]]}, "x is not an array"),
-        ({"x": [["a", "b", "c"]]}, "x has dtype <U1, not numbers"),
+        ({"x": [["a", "b", "c"]]}, "x has dtype <U1, not real numbers"),
         ({"weight": np.array([[1j, 0, 0]])}, "weight has dtype complex128"),
     ]:
         with raises(message):
@@ -358,3 +358,28 @@ def test_a_named_last_dim_sized_by_dims_must_fit_given_weights():
     with raises("the input's last dim N = 2 must equal the weight's columns, in_features 3"):
         forward(weight=[[1, 2, 3]], input_shape=(4, "N"), dims={"N": 2})
     assert forward(weight=[[1, 2, 3]], input_shape=(4, "N")).x.shape == (4, 3)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "message"),
+    [
+        ((3, 2), {"bias": "no"}, "bias must be True or False, got 'no'"),
+        ((3, 2), {"bias": np.array([1, 0])}, "bias must be True or False, got ndarray"),
+        ((3, 2), {"dtype": ["float32"]}, "unsupported dtype list"),
+        ((3, 2), {"dtype": np.float32}, "unsupported dtype"),
+        ((3.0, 2), {}, "in_features: 3.0 is not a whole number"),
+        ((3, -2), {}, "out_features: -2 is out of range"),
+        ((3, 2), {"seed": 1.5}, "seed: 1.5 is not a whole number"),
+        ((3, 2), {"seed": 10**5000}, "seed an int of 16610 bits is out of range"),
+        ((2**40, 2**40), {"seed": 0}, ""),  # the memory guard's words
+    ],
+)
+def test_linear_checks_its_arguments_first(args: tuple, kwargs: dict, message: str) -> None:
+    with pytest.raises(LinexplainError) as caught:
+        Linear(*args, **kwargs)
+    assert message in str(caught.value)
+
+
+def test_linear_takes_numpy_ints_and_bools() -> None:
+    layer = Linear(np.int64(3), np.int64(2), np.False_, seed=np.int64(0))
+    assert layer.bias is None and layer.weight.shape == (2, 3)

@@ -168,7 +168,7 @@ def test_given_upstream_is_cast_to_the_runs_dtype() -> None:
             "the upstream gradient has shape (2, 4), but y = layer(x) has shape (4, 2)",
         ),
         (np.ones(8), "has shape (8,), but y"),
-        (np.array([["a", "b"]] * 4), "has dtype <U1, not a number type"),
+        (np.array([["a", "b"]] * 4), "has dtype <U1, not real numbers"),
         ("zeros", "unknown upstream gradient 'zeros'"),
     ],
 )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -10,10 +13,16 @@ from linexplain.errors import LinexplainError
 from linexplain.grammar import (
     MAX_DIMS,
     MAX_SIZE,
+    as_size,
+    check_bool,
+    check_choice,
+    check_dims,
+    check_shape,
     format_shape,
     parse_bindings,
     parse_bytes,
     parse_shape,
+    show_value,
 )
 
 
@@ -237,3 +246,105 @@ def test_invalid_bytes(text: str, message: str) -> None:
 def test_parse_shape_wants_text() -> None:
     with pytest.raises(LinexplainError, match="must be text, got NoneType"):
         parse_shape(None)  # type: ignore[arg-type]
+
+
+def test_parse_bindings_wants_text() -> None:
+    with pytest.raises(LinexplainError, match="bindings to parse must be text, got dict"):
+        parse_bindings({"N": 2})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "hint"),
+    [
+        ("3=N", "'3=N' gives the size left of '=' and the name right of it", "write N=3"),
+        ("C=4, 16=batch", "item 2: '16=batch' gives the size left", "write batch=16"),
+        ("3=4", "'3' is not a valid name", "the left of '=' names a dim: write NAME=SIZE"),
+    ],
+)
+def test_bindings_written_backwards_say_the_name_goes_left(
+    text: str, message: str, hint: str
+) -> None:
+    with pytest.raises(LinexplainError) as caught:
+        parse_bindings(text)
+    assert message in caught.value.message
+    assert hint in caught.value.hint
+    assert "whole numbers" not in caught.value.hint
+
+
+def test_long_text_in_a_message_keeps_its_quotes_and_its_end() -> None:
+    payload = 'N="' + "x" * 60 + '"'  # a quoted payload, cut in the middle
+    with pytest.raises(LinexplainError) as caught:
+        parse_bindings(payload)
+    message = caught.value.message
+    assert "'N=\"xxxxxxxxxxxxxxxxxxxxxxxxx'...'xxxxxxx\"' (64 characters)" in message
+    assert message.count("'") % 2 == 0  # every quote the message opens, it closes
+    with pytest.raises(LinexplainError) as caught:
+        parse_shape("N," + "\x01" * 50)
+    assert "'\\x01\\x01" in caught.value.message and "(52 characters)" in caught.value.message
+    with pytest.raises(LinexplainError, match=r"'N,3,' is|dim 3 of 3 is empty"):
+        parse_shape("N,3,")  # short text is shown whole
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(True, True), (False, False), (np.True_, True), (np.False_, False)]
+)
+def test_check_bool_takes_python_and_numpy_bools(value: object, expected: bool) -> None:
+    assert check_bool(value, "bias") is expected
+
+
+@pytest.mark.parametrize("value", [1, 0, "yes", "False", None, 1.0, np.array([True]), [True]])
+def test_check_bool_refuses_truthy_stand_ins(value: object) -> None:
+    with pytest.raises(LinexplainError, match="bias must be True or False") as caught:
+        check_bool(value, "bias")
+    assert caught.value.hint == "e.g. bias=False"
+
+
+def test_check_choice() -> None:
+    assert check_choice("float64", ("float32", "float64"), "dtype") == "float64"
+    with pytest.raises(LinexplainError, match="unknown dtype 'int8'") as caught:
+        check_choice("int8", ("float32", "float64"), "dtype")
+    assert caught.value.hint == "use one of float32, float64"
+    for value in (None, ["float32"], {"float32": 1}, np.array(["float32"]), b"float32"):
+        with pytest.raises(LinexplainError, match="dtype must be a name"):
+            check_choice(value, ("float32", "float64"), "dtype")
+
+
+def test_check_dims_follows_the_dims_grammar() -> None:
+    assert check_dims(None) == {}
+    assert check_dims({"N": np.int64(2), "seq_len": 0}) == {"N": 2, "seq_len": 0}
+    assert all(type(v) is int for v in check_dims({"N": np.int64(2)}).values())
+    for dims, message in [
+        ("N=3", "dims must map names to sizes, got 'N=3'"),
+        ([("N", 3)], "dims must map names to sizes, got list"),
+        ({3: 3}, "dims: the key 3 is not a name"),
+        ({3: "N"}, "the key 3 is not a name"),
+        ({"3N": 3}, "'3N' is not a valid name"),
+        ({"N": -1}, "dims, size of N: -1 is out of range"),
+        ({"N": 2.0}, "dims, size of N: 2.0 is not a whole number"),
+        ({"N": True}, "True is not a whole number"),
+        ({"N": MAX_SIZE + 1}, "is out of range"),
+        ({f"d{i}": 1 for i in range(MAX_DIMS + 1)}, f"dims has {MAX_DIMS + 1} names"),
+    ]:
+        with pytest.raises(LinexplainError, match=re.escape(message)):
+            check_dims(dims)
+    with pytest.raises(LinexplainError) as caught:
+        check_dims({3: "N"})
+    assert "e.g. {'N': 3}" in caught.value.hint
+    with pytest.raises(LinexplainError) as caught:
+        check_dims("N=3")
+    assert "parse_bindings('N=3')" in caught.value.hint
+
+
+def test_messages_show_any_value_without_failing() -> None:
+    huge = 10**5000  # str() of it raises ValueError
+    assert show_value(huge) == "an int of 16610 bits"
+    assert show_value(np.int64(3)) == "np.int64(3)" and show_value(np.array(2.5)) == "array(2.5)"
+    assert show_value([1, 2]) == "list" and show_value("x" * 100).endswith("(100 characters)")
+    for call in (
+        lambda: as_size(huge, "in_features"),
+        lambda: as_size(-huge, "in_features"),
+        lambda: check_shape((huge, 3)),
+        lambda: check_dims({"N": huge}),
+    ):
+        with pytest.raises(LinexplainError, match="an int of 16610 bits"):
+            call()

@@ -4,10 +4,12 @@ Linear layer kind and a network of layers."""
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -389,3 +391,127 @@ def test_network_refuses_a_layer_that_does_not_fit() -> None:
 def test_network_refuses_dims_the_input_does_not_have() -> None:
     with pytest.raises(LinexplainError, match="--dims names C"):
         Network((Linear(3, 4),)).walk(("N", 3), {"C": 4})
+
+
+# --- sums over many rows (issue 15, item 4) ----------------------------------------------------
+
+
+def _exact_column_sums(g: np.ndarray) -> np.ndarray:
+    """Each column's sum, exact (math.fsum), as float64."""
+    return np.array([math.fsum(column) for column in g.T.astype(np.float64)])
+
+
+@pytest.mark.parametrize(
+    "shape", [(200_000, 2), (70_000, 3), (1_000, 100), (3, 50_000), (1, 4), (0, 3), (5, 0)]
+)
+def test_grad_bias_is_the_column_sum_rounded_once_in_float32(shape: tuple[int, int]) -> None:
+    rng = np.random.default_rng(4)
+    g = (rng.standard_normal(shape) + 0.3).astype(np.float32)  # a bias so the sums grow
+    x = np.ones((shape[0], 1), dtype=np.float32)
+    weight = np.ones((shape[1], 1), dtype=np.float32)
+    _, grad_bias, _ = Linear.backward(x, weight, np.zeros(shape[1], np.float32), g)
+    assert grad_bias is not None and grad_bias.dtype == np.float32 and grad_bias.shape == shape[1:]
+    exact = _exact_column_sums(g)
+    # within one float32 rounding of the exact sum (a plain row-by-row float32 sum of 200,000
+    # rows is thousands of ulps off)
+    assert (np.abs(grad_bias - exact) <= np.spacing(np.abs(exact).astype(np.float32))).all()
+
+
+def test_grad_bias_in_float64_is_summed_pairwise() -> None:
+    rng = np.random.default_rng(5)
+    g = rng.standard_normal((300_000, 3)) + 1e3  # large terms: a plain sum drifts
+    _, grad_bias, _ = Linear.backward(np.ones((300_000, 1)), np.ones((3, 1)), np.zeros(3), g)
+    assert grad_bias is not None and grad_bias.dtype == np.float64
+    exact = _exact_column_sums(g)
+    np.testing.assert_allclose(grad_bias, exact, rtol=1e-14, atol=0)
+
+
+def test_grad_bias_of_many_rows_is_as_close_as_torchs(torch) -> None:
+    """The issue's case: grad --in 2 --out 2 --seed 0 --input-shape 200000,2 --upstream seed."""
+    from linexplain.session import backward, forward
+
+    ours = backward(forward(2, 2, seed=0, input_shape=(200_000, 2)), "seed")
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(2, 2)
+    x = torch.randn(200_000, 2)
+    g = torch.randn(200_000, 2)
+    layer(x).backward(g)
+    theirs = layer.bias.grad.numpy()
+    assert ours.grad_bias is not None
+    # within 1e-5 relative of torch, or closer to the exact sum than torch (each of its own G:
+    # torch's vectorised randn differs from ours in the last bits)
+    ours_off = np.abs(ours.grad_bias - _exact_column_sums(ours.upstream))
+    torch_off = np.abs(theirs - _exact_column_sums(g.numpy()))
+    assert (
+        (np.abs(ours.grad_bias - theirs) <= 1e-5 * np.abs(theirs)) | (ours_off <= torch_off)
+    ).all()
+    assert (ours_off <= torch_off).all()
+    # the same G given: the same numbers in, and ours at least as close to the exact sum
+    given = backward(forward(x=x.numpy(), weight=layer.weight.detach().numpy(),
+                             bias_values=layer.bias.detach().numpy()), g.numpy())  # fmt: skip
+    assert given.grad_bias is not None
+    exact = _exact_column_sums(g.numpy())
+    assert (np.abs(given.grad_bias - exact) <= torch_off).all()
+    np.testing.assert_allclose(given.grad_bias, theirs, rtol=1e-5)
+
+
+# --- counts built in Python ---------------------------------------------------------------------
+
+
+def test_product_combines_with_counts_and_whole_numbers() -> None:
+    n = Product(2, (("N", 1),))
+    assert n + n == Product(4, (("N", 1),)) and n * 3 == 3 * n == Product(6, (("N", 1),))
+    assert Product(2) + 3 == 3 + Product(2) == Product(5)
+    assert sum([n, n, n]) == Product(6, (("N", 1),))  # sum() starts from 0
+    assert n * np.int64(2) == np.int64(2) * n == Product(4, (("N", 1),))
+    assert Product(0, (("N", 1),)) == Product(0)  # zero times anything is zero
+    assert Product(2**3000).coeff == 2**3000  # exact past int64
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: Product(2) + 2.5, "a count to add: 2.5 is not a whole number"),
+        (lambda: Product(2) + "N", "a count to add: 'N' is not a whole number"),
+        (lambda: Product(2) * None, "a count to multiply: None is not a whole number"),
+        (lambda: np.array([1, 2]) + Product(2), "a count to add: ndarray is not a whole number"),
+        (lambda: Product(2, (("N", 1),)) + 3, "cannot add 2\\*N and 3 as one product"),
+        (lambda: Product(-1), "a count's coefficient is -1"),
+        (lambda: Product(2**9000), "a count's coefficient is an int of 9001 bits"),
+        (lambda: Product(2.0), "2.0 is not a whole number"),
+        (lambda: Product(2, "N"), "a count's powers must be \\(name, power\\) pairs, got str"),
+        (lambda: Product(2, ("N",)), "a count's powers hold strs, not \\(name, power\\) pairs"),
+        (lambda: Product(2, (("N", 1), ("N", 2))), "name 'N' twice"),
+        (lambda: Product(2, (("3N", 1),)), "'3N' is not a valid name"),
+        (lambda: Product(2, ((None, 1),)), "name None instead of a dim name"),
+        (lambda: Product(2, (("N", -1),)), "the power of N is -1"),
+        (lambda: Product(2, (("N", 1.5),)), "the power of N: 1.5 is not a whole number"),
+    ],
+)
+def test_product_refuses_what_is_not_a_count(make: Any, message: str) -> None:
+    with pytest.raises(LinexplainError, match=message):
+        make()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"bias": "yes"}, "bias must be True or False, got 'yes'"),
+        ({"bias": np.array([True])}, "bias must be True or False, got ndarray"),
+        ({"dtype": ["float32"]}, "dtype must be a name, got list"),
+        ({"dtype": np.dtype("float32")}, "dtype must be a name, got dtype('float32')"),
+        ({"dims": "N=2"}, "dims (--dims) must map names to sizes, got 'N=2'"),
+        ({"dims": {3: 2}}, "dims (--dims): the key 3 is not a name"),
+        ({"dims": {"N": "2"}}, "dims (--dims), size of N: '2' is not a whole number"),
+    ],
+)
+def test_explain_shape_checks_every_argument(kwargs: dict, message: str) -> None:
+    with pytest.raises(LinexplainError) as caught:
+        explain_shape(("N", 3), 3, 2, **kwargs)
+    assert message in str(caught.value)
+
+
+def test_explain_shape_takes_numpy_bools_and_writes_python_ones() -> None:
+    report = explain_shape((4, 3), 3, 2, bias=np.False_)
+    assert report.bias is False and report.as_dict()["bias"] is False
+    assert Linear(3, 2, np.True_).bias is True

@@ -22,6 +22,7 @@ from linexplain.torch_rng import (
     SEED_MIN,
     Generator,
     _fma,
+    as_numbers,
     linear_init,
 )
 
@@ -389,3 +390,86 @@ def test_live_torch_refuses_the_seeds_we_refuse(torch, seed):
     for edge in (SEED_MAX, SEED_MIN):
         torch.manual_seed(edge)
         assert_bits_equal(Generator(edge).uniform((4,), 0, 1), numpy_of(torch.rand(4)))
+
+
+def test_shapes_numpy_cannot_make_are_our_error() -> None:
+    gen = Generator(0)
+    for draw in (
+        lambda: gen.randn((0, 2**63 - 1, 1)),
+        lambda: gen.uniform((2**40, 0, 2**40), 0, 1),
+    ):
+        with pytest.raises(LinexplainError, match="NumPy cannot make an array of shape"):
+            draw()
+    with pytest.raises(LinexplainError, match="more than this machine can allocate"):
+        gen.randn((2**40, 2**40))
+    assert gen.randn((0, 5)).shape == (0, 5)  # empty shapes NumPy can make are fine
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "message"),
+    [
+        (0, 1 + 1j, "uniform's high must be a real number, got (1+1j)"),
+        ("0", 1, "uniform's low must be a real number, got '0'"),
+        (True, 2, "uniform's low must be a real number, got True"),
+        (0, np.array([1.0, 2.0]), "high must be a real number, got ndarray"),
+        (0, 10**400, "are out of range for float32"),
+        (math.nan, 1, "are out of range for float32"),
+    ],
+)
+def test_uniform_bounds_must_be_real_numbers(low: object, high: object, message: str) -> None:
+    with pytest.raises(LinexplainError) as caught:
+        Generator(0).uniform((3,), low, high)  # type: ignore[arg-type]
+    assert message in str(caught.value)
+
+
+def test_uniform_takes_numpy_and_fraction_bounds() -> None:
+    a = Generator(0).uniform((4,), np.float32(-0.5), Fraction(1, 2))
+    b = Generator(0).uniform((4,), -0.5, 0.5)
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [None, ["float32"], np.float32, b"float32", "float16"])
+def test_dtype_must_be_a_name_torch_rng_knows(dtype: object) -> None:
+    with pytest.raises(LinexplainError, match="unsupported dtype"):
+        Generator(0).randn((2,), dtype)  # type: ignore[arg-type]
+    with pytest.raises(LinexplainError, match="unsupported dtype"):
+        linear_init(Generator(0), 3, 2, dtype=dtype)  # type: ignore[arg-type]
+
+
+def test_linear_init_checks_its_generator_and_bias() -> None:
+    with pytest.raises(LinexplainError, match="gen must be a linexplain Generator, got int"):
+        linear_init(0, 3, 2)  # type: ignore[arg-type]
+    with pytest.raises(LinexplainError, match="bias must be True or False, got 'no'"):
+        linear_init(Generator(0), 3, 2, bias="no")  # type: ignore[arg-type]
+    weight, bias = linear_init(Generator(0), 3, 2, bias=np.False_)
+    assert bias is None and weight.shape == (2, 3)
+
+
+def test_seeds_too_large_to_print_are_our_error() -> None:
+    with pytest.raises(LinexplainError, match="seed an int of 16610 bits is out of range"):
+        Generator(10**5000)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (range(10**12), "must be an array or nested lists of numbers, got range"),
+        ("1,2", "got str"),
+        ([[1, 2], [3]], "is not an array of numbers"),
+        ([1 + 1j], "has dtype complex128, not real numbers"),
+        ([True], "has dtype bool, not real numbers"),
+        (np.array([1, None]), "has dtype object, not real numbers"),
+        ([[1.0, math.nan]], r"x\[0, 1\] is nan, which is not a finite number"),
+        (np.float64(-math.inf), "x is -inf, which is not a finite number"),
+        (np.zeros((1,) * 33), "x has 33 dims"),
+    ],
+)
+def test_as_numbers_follows_an_input_files_rules(values: object, message: str) -> None:
+    with pytest.raises(LinexplainError, match=message):
+        as_numbers(values, "x")
+
+
+def test_as_numbers_takes_arrays_lists_and_numbers() -> None:
+    assert as_numbers([[1, 2]], "x").dtype.kind == "i"
+    assert as_numbers(np.float32(2), "x").shape == ()
+    assert np.isnan(as_numbers([math.nan], "y", finite=False)[0])
