@@ -23,6 +23,18 @@ from .errors import LinexplainError
 from .grammar import Shape, format_shape
 from .layers import Linear, ShapeReport, explain_shape
 from .network import Network
+from .pieces import (
+    LOSS_WORDS,
+    block_math,
+    check_table,
+    compact_math,
+    every,
+    form_math,
+    matrix_math,
+    pytorch_math,
+    resizable,
+    scalar_math,
+)
 from .readable import count, nbytes
 from .request import Request
 from .view import View
@@ -30,12 +42,6 @@ from .view import View
 if TYPE_CHECKING:
     from .equations import Block, Expansion, GradForms, NumericExpansion
     from .session import Forward, Gradients
-
-LOSS_WORDS = {
-    "ones": "L = y.sum(), so G = ∂L/∂y is all ones",
-    "seed": "G = ∂L/∂y is the torch.randn that follows x",
-    "given": "G = ∂L/∂y as given",
-}
 
 
 def _bias(words: str, bias: bool) -> str:
@@ -153,101 +159,11 @@ def shape_doc(r: ShapeReport) -> Doc:
 NUMBERS_TITLE = "The scalar form with numbers (x: the torch.randn(in_features) after the init)"
 
 
-def _hidden(block: Block, notation: Any) -> Prose:
-    """What a block's gaps leave out: ``(hidden: 1 of the 9 terms of each row (⋯); …)``."""
-    parts: list[Any] = []
-    if block.hidden_terms:
-        parts.append(f"{block.hidden_terms:,} of the {block.term_count:,} terms of each row (⋯)")
-    span = block.hidden_span()
-    if span is not None:
-        gap = block.axis.index(None)
-        first, last = block.axis[gap - 1], block.axis[gap + 1]
-        assert first is not None and last is not None
-        names: list[Any] = [Sym(span[0], notation)]
-        if last - 1 > first + 1:
-            names += [" … ", Sym(span[1], notation)]
-        parts.append((f"{block.hidden_rows:,} of the {block.row_count:,} rows (", *names, ")"))
-    if not parts:
-        return ()
-    out: list[Any] = ["(hidden: "]
-    for number, part in enumerate(parts):
-        out += (["; "] if number else []) + (list(part) if isinstance(part, tuple) else [part])
-    return t(*out, ")")
-
-
-def block_math(block: Block, notation: Any, precision: int = 4, numbers: Any = None) -> Math:
-    """A block of rows, aligned on ``=``, ⋮ for hidden rows, and what is hidden."""
-    by_index = {row.index: row for row in block.rows}
-    values = {r.index: r for r in numbers.rows} if numbers is not None else {}
-    rows: list[Eq | None] = []
-    for index in block.axis:
-        if index is None:
-            rows.append(None)
-        elif index in values:
-            n = values[index]
-            rows.append(Eq(n.lhs, n.shown, numbers=n.values, value=n.value))
-        else:
-            rows.append(Eq(by_index[index].lhs, by_index[index].shown))
-    return Math(rows, notation, aligned=True, hidden=_hidden(block, notation), precision=precision)
-
-
-def resizable(math: Math, view: View, rebuild: Callable[[View], Math]) -> Math:
-    """``math`` able to show fewer entries per axis: ``rebuild`` makes it for another view."""
-    if view.keep is not None:
-        math.keep = view.keep
-
-        def resize(keep: int) -> Math:
-            smaller = replace(view, max_terms=keep)
-            return resizable(rebuild(smaller), smaller, rebuild)
-
-        math.resize = resize
-    return math
-
-
-def _scalar_math(e: Expansion) -> Math:
-    return block_math(e.scalar, e.notation)
-
-
-def _compact_math(e: Expansion) -> Math:
-    where = t(_every("i", e.view.index_base, e.out_features))
-    return Math([Eq(e.compact.lhs, e.compact.rhs, where=where)], e.notation)
-
-
-def _matrix_math(e: Expansion) -> Math:
-    aside = t(
-        f"Z, X{', B' if e.bias else ''}: columns; W: out × in = {e.out_features} × {e.in_features}"
-    )
-    rows = [Eq(e.matrix.lhs, e.matrix.rhs, aside=aside), Eq(e.matrix_long.lhs, e.matrix_long.rhs)]
-    return Math(rows, e.notation)  # type: ignore[arg-type]
-
-
-def _pytorch_math(e: Expansion) -> Math:
-    rows = [Eq(e.pytorch.lhs, e.pytorch.rhs), Eq(e.transposed.lhs, e.transposed.rhs)]
-    return Math(rows, e.notation)  # type: ignore[arg-type]
-
-
-def _form(e: Expansion, pick: Callable[[Expansion], Math]) -> Math:
-    """One form of ``e`` as maths, able to be rebuilt with fewer entries shown."""
-
-    def rebuild(view: View) -> Math:
-        from .equations import expand as expand_layer
-
-        return pick(expand_layer(e.in_features, e.out_features, e.bias, view))
-
-    return resizable(pick(e), e.view, rebuild)
-
-
 def _index_note(view: View) -> Prose:
     """How w_{i,j} maps to layer.weight."""
     if view.index_base == 0:
         return t("indices are 0-based: w_{i,j} is layer.weight[i, j]")
     return t("indices are 1-based (math style): w_{i,j} is layer.weight[i-1, j-1]")
-
-
-def _every(index: str, first: int, size: int) -> str:
-    """``i = 1, …, 3``: the values of a free index."""
-    last = first + size - 1
-    return f"{index} = {first}" if last == first else f"{index} = {first}, …, {last}"
 
 
 def _shape_words(input_shape: Shape | None, in_: int, out: int) -> list[Prose]:
@@ -281,15 +197,15 @@ def expand_sections(
         sections.append(
             Section(
                 t("Scalar form (the post's equation (1)): w_ij joins input j to output i"),
-                [_form(e, _scalar_math)],
+                [form_math(e, scalar_math)],
             )
         )
-        sections.append(Section(t("Compact form"), [_compact_math(e)]))
+        sections.append(Section(t("Compact form"), [compact_math(e)]))
     if form in ("all", "matrix"):
         sections.append(
             Section(
                 t(_bias("Matrix form, column vectors (equation (2)): Z = W X + B", bias)),
-                [_form(e, _matrix_math)],
+                [form_math(e, matrix_math)],
             )
         )
     if form in ("all", "pytorch"):
@@ -311,7 +227,7 @@ def expand_sections(
         sections.append(
             Section(
                 t(_bias("PyTorch form, row vectors: y = x Wᵀ + b, W = layer.weight", bias)),
-                [_form(e, _pytorch_math), Lines(lines)],
+                [form_math(e, pytorch_math), Lines(lines)],
             )
         )
     sections[-1].blocks.append(Notes([_index_note(view)]))
@@ -337,9 +253,9 @@ def expansion_data(e: Expansion, numbers: NumericExpansion | None = None) -> dic
             }
             for r in e.scalar.rows
         ],
-        "compact": Rendered(_compact_math(e)),
-        "matrix": Rendered(_matrix_math(e)),
-        "pytorch": Rendered(_pytorch_math(e)),
+        "compact": Rendered(compact_math(e)),
+        "matrix": Rendered(matrix_math(e)),
+        "pytorch": Rendered(pytorch_math(e)),
     }
     if numbers is not None:
         data["numbers"] = numbers_data(numbers, e.view.precision)
@@ -568,7 +484,7 @@ def grad_formula_sections(forms: GradForms) -> list[Section]:
     n, first = forms.notation, forms.view.index_base
     compact = Math(
         [
-            Eq(eq.lhs, eq.rhs, where=t("; ".join(_every(k, first, forms.sizes[k]) for k in free)))
+            Eq(eq.lhs, eq.rhs, where=t("; ".join(every(k, first, forms.sizes[k]) for k in free)))
             for eq, free in forms.compact
         ],
         n,
@@ -625,7 +541,7 @@ def grad_doc(
         )
     )
     if check_error is not None:
-        sections.append(Section(t("Finite-difference check"), [_check_table(check_error)]))
+        sections.append(Section(t("Finite-difference check"), [check_table(check_error)]))
     sections.append(Section(t("The same in PyTorch"), [Code(grads.torch_snippet())]))
     from .layers import GradShapes
 
@@ -657,31 +573,6 @@ def grad_doc(
         sections,
         data,
         result=grads,
-    )
-
-
-def _check_table(error: float, entries: int = 32) -> Table:
-    """The finite-difference check's verdict."""
-    if math.isinf(error):
-        return Table(
-            [
-                (
-                    "cannot judge",
-                    "",
-                    "the finite-difference step is lost in float64 at these "
-                    "values: the check cannot tell a right gradient from a wrong one here",
-                )
-            ]
-        )
-    return Table(
-        [
-            (
-                "largest error",
-                f"{error:.3g}",
-                "|numeric - autograd| / max(1, |autograd|), central differences in float64, "
-                f"at most {entries} entries per tensor",
-            )
-        ]
     )
 
 
@@ -799,7 +690,10 @@ def expand(req: Request) -> Doc:
             input_shape=(in_features,),
             max_memory=req.max_memory,
         )
-    return expand_doc(expansion, req.form, shape_, one_sample)
+    doc = expand_doc(expansion, req.form, shape_, one_sample)
+    if req.weight is not None:  # where the weights came from (--key)
+        _add_notes(doc, req)
+    return doc
 
 
 def _forward(req: Request, for_backward: bool = False) -> Forward:
@@ -876,6 +770,8 @@ def explain(req: Request) -> Doc:
         steps = req.network.walk(given, req.dims, req.dtype)
         trace = _trace(replace(req, input_shape=given))
         return networks.explain_doc(req.network, steps, trace, req.view)
+    if req.weight is not None:  # the layer's own weights (--weight-file, --key)
+        return _explain_given(req)
     in_features, shape_ = req.in_features, req.input_shape
     if shape_ is None:
         in_features = POST_IN_FEATURES if in_features is None else in_features
@@ -903,6 +799,44 @@ def explain(req: Request) -> Doc:
         max_memory=req.max_memory,
     )
     return explain_doc(report, expansion, result, req.view)
+
+
+def _explain_given(req: Request) -> Doc:
+    """The whole post for a layer with given weights, on (N, C, in_features) unless told."""
+    from .session import check_fits_weight, forward
+
+    shape = getattr(req.weight, "shape", None)
+    if not (isinstance(shape, tuple) and len(shape) == 2):
+        raise LinexplainError(
+            "the weight must be a 2-D array (out_features, in_features)",
+            "give a 2-D weight, e.g. [[1, 2, 3], [4, 5, 6]] for 3 inputs and 2 outputs",
+        )
+    out, in_features = (int(d) for d in shape)
+    shape_ = req.input_shape if req.input_shape is not None else ("N", "C", in_features)
+    check_fits_weight(shape_, req.weight.shape, req.dims)
+    bias = req.bias_values is not None
+    result = forward(
+        req.in_features, req.out_features, bias=bias, seed=req.seed or 0, dtype=req.dtype,
+        input_shape=shape_, dims=req.dims, weight=req.weight, bias_values=req.bias_values,
+        max_memory=req.max_memory,
+    )  # fmt: skip
+    (step,) = Network((Linear(in_features, out, bias),)).walk(shape_, req.dims, req.dtype)
+    assert step.report is not None
+    expansion = Linear(in_features, out, bias).equations(req.view)
+    doc = explain_doc(step.report, expansion, result, req.view)
+    _add_notes(doc, req)
+    return doc
+
+
+def model(req: Request) -> Doc:
+    """Every Linear-like weight of a checkpoint, from its header only: kinds, sizes, costs."""
+    from .models import model_doc
+
+    if req.model is None:
+        raise LinexplainError(
+            "no checkpoint was given", "give one, e.g. linexplain model model.safetensors"
+        )
+    return model_doc(req.model, req.input_shape, req.dims)
 
 
 def _trace(req: Request, for_backward: bool = False) -> Any:

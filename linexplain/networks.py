@@ -17,6 +17,16 @@ from .document import text as t
 from .grammar import Shape, format_shape
 from .layers import Activation, Dropout, Flatten, Linear, Softmax
 from .network import Network, Step
+from .pieces import (
+    LOSS_WORDS,
+    block_math,
+    check_table,
+    form_math,
+    matrix_math,
+    pytorch_math,
+    resizable,
+    scalar_math,
+)
 from .readable import count, nbytes
 from .view import View
 
@@ -178,7 +188,6 @@ def _total(values: list[Product]) -> Product:
 def expand_sections(network: Network, steps: tuple[Step, ...], view: View) -> list[Section]:
     """a^(1) = x, then per Linear its three forms, per activation a^(l) = f(z^(l))."""
     from .equations import expand as expand_layer
-    from .explain import _form, _matrix_math, _pytorch_math, _scalar_math
 
     numbers_ = numbers(network, view)
     first = numbers_[0] - (1 if isinstance(network.layers[0], Linear) else 0)
@@ -199,9 +208,9 @@ def expand_sections(network: Network, steps: tuple[Step, ...], view: View) -> li
                 f"{_shape(step.output_shape)}"
             )
             sections.append(Section(t(title), [Lines([words])]))
-            sections.append(Section(t("  scalar form"), [_form(e, _scalar_math)]))
-            sections.append(Section(t("  matrix form"), [_form(e, _matrix_math)]))
-            sections.append(Section(t("  PyTorch form"), [_form(e, _pytorch_math)]))
+            sections.append(Section(t("  scalar form"), [form_math(e, scalar_math)]))
+            sections.append(Section(t("  matrix form"), [form_math(e, matrix_math)]))
+            sections.append(Section(t("  PyTorch form"), [form_math(e, pytorch_math)]))
         else:
             sections.append(Section(t(title), _activation_blocks(step, ell, view)))
     return sections
@@ -228,8 +237,6 @@ def _activation_blocks(step: Step, ell: int, view: View) -> list[Any]:
     def build(v: View) -> Math:
         rows, notation, hidden = activation_rows(layer, size, ell, v)
         return Math(rows, notation, aligned=True, hidden=hidden)
-
-    from .explain import resizable
 
     blocks: list[Any] = [resizable(build(view), view, build)]
     words = f"f is {layer.formula}" if layer.formula else ""
@@ -317,12 +324,8 @@ def _sample_sections(trace: Trace, view: View) -> list[Section]:
                 o: Any = row_out,
                 number: int = ell,
             ) -> Math:
-                from .explain import block_math
-
                 n = expand_numbers(w, b, r, y=o, view=v, input_layer=number - 1)
                 return block_math(n.block, n.notation, v.precision, n)
-
-            from .explain import resizable
 
             out.append(
                 Section(t(f"Sample 0, ({i}) {layer.module}"), [resizable(build(lv), lv, build)])
@@ -414,12 +417,9 @@ def grad_lines(trace: Trace, view: View) -> list[Prose]:
 
 def grad_doc(grads: NetGradients, view: View, check_error: float | None) -> Doc:
     """``grad --net``."""
-    from .explain import _check_table
 
     trace, p, keep = grads.trace, view.precision, view.max_terms
     numbers_ = numbers(trace.network, view)
-    from .explain import LOSS_WORDS
-
     loss = LOSS_WORDS[grads.source]
     sections = [Section(t("Backpropagation, layer by layer"), [Lines(grad_lines(trace, view))])]
     sections.append(
@@ -448,7 +448,7 @@ def grad_doc(grads: NetGradients, view: View, check_error: float | None) -> Doc:
     if check_error is not None:
         from .session import NET_FD_ENTRIES
 
-        table = _check_table(check_error, NET_FD_ENTRIES)
+        table = check_table(check_error, NET_FD_ENTRIES)
         sections.append(Section(t("Finite-difference check"), [table]))
     sections.append(Section(t("The same in PyTorch"), [Code(grads.torch_snippet())]))
     data = grads.as_dict() | {"index_base": view.index_base}

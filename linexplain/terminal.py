@@ -6,6 +6,14 @@ import os
 from typing import TextIO
 
 
-def use_rich(stream: TextIO) -> bool:
-    """Rich output only on a terminal, and never when ``NO_COLOR`` is set or ``TERM=dumb``."""
-    return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+def use_rich(stream: TextIO | None) -> bool:
+    """Rich output only on a terminal, and never when ``NO_COLOR`` is set or ``TERM=dumb``.
+
+    ``None`` (``sys.stdout`` when the process started with it closed, ``>&-``) is no terminal.
+    """
+    return (
+        stream is not None
+        and stream.isatty()
+        and not os.environ.get("NO_COLOR")
+        and os.environ.get("TERM") != "dumb"
+    )

@@ -26,6 +26,7 @@ from .options import (
     Bias,
     BiasValues,
     Check,
+    Conv1dPatterns,
     Dims,
     Form,
     FormatOption,
@@ -37,11 +38,15 @@ from .options import (
     InputFile,
     InputShape,
     Json,
+    Key,
     Layer,
+    LinearPatterns,
     MaxMemory,
     MaxTerms,
     MemoryDType,
     MemoryType,
+    ModelFile,
+    ModelLayers,
     Net,
     NetFile,
     NumberDType,
@@ -177,7 +182,7 @@ class _Group(TyperGroup):
         return code
 
     # Help, --version and the commands write inside these two, where Typer's own handler would
-    # end a closed pipe with exit 1 and a full disk with a traceback.
+    # end a closed pipe with exit 1 (a full disk would be an "internal error" here).
     def make_context(self, *args: Any, **kwargs: Any) -> Any:
         with _writing():
             return super().make_context(*args, **kwargs)
@@ -260,6 +265,8 @@ def explain(
     input_shape: InputShape = None,
     dims: Dims = "",
     seed: Seed = 0,
+    weight_file: WeightFile = None,
+    key: Key = None,
     dtype: NumberDType = NumberType.float32,
     index_base: Base = IndexBase.one,
     max_terms: MaxTerms = 8,
@@ -321,6 +328,7 @@ def expand(
     input_shape: InputShape = None,
     seed: Seed = None,
     weight_file: WeightFile = None,
+    key: Key = None,
     dtype: NumberDType = NumberType.float32,
     precision: Precision = 4,
     max_memory: MaxMemory = None,
@@ -355,6 +363,7 @@ def run_command(
     weight: Weight = None,
     bias_values: BiasValues = None,
     weight_file: WeightFile = None,
+    key: Key = None,
     steps: Steps = False,
     layer: Layer = None,
     index_base: Base = IndexBase.one,
@@ -397,6 +406,7 @@ def grad(
     weight: Weight = None,
     bias_values: BiasValues = None,
     weight_file: WeightFile = None,
+    key: Key = None,
     upstream: Upstream = "ones",
     check: Check = False,
     layer: Layer = None,
@@ -409,3 +419,26 @@ def grad(
 ) -> None:
     """The backward pass: dL/dW, dL/db and dL/dx, their shapes, formulas and numbers."""
     _write(*_explained("grad", locals()))
+
+
+@app.command(
+    epilog=_examples(
+        "linexplain model model.safetensors -s B,T,768 --dims B=8,T=1024",
+        "linexplain model model.safetensors --layer 'transformer.h.0.*' --json",
+        "linexplain model state.npz --conv1d '*.c_proj'",
+        "linexplain explain --weight-file model.safetensors --key transformer.h.0.mlp.c_fc",
+    )
+)
+def model(
+    file: ModelFile,
+    input_shape: InputShape = None,
+    dims: Dims = "",
+    layer: ModelLayers = None,
+    conv1d: Conv1dPatterns = None,
+    linear: LinearPatterns = None,
+    format_: FormatOption = None,
+    json: Json = False,
+) -> None:
+    """Every Linear layer of a checkpoint, from its header only: kind (nn.Linear or GPT-2's
+    Conv1D, and how that was decided), in -> out, params, MACs, FLOPs and bytes."""
+    _write(*_explained("model", locals(), piped="pretty"))
