@@ -13,6 +13,7 @@ from .grammar import Shape
 from .view import DEFAULT_VIEW, View
 
 if TYPE_CHECKING:
+    from .model import ModelQuery
     from .network import Network
 
 
@@ -45,3 +46,4 @@ class Request:
     notes: tuple[str, ...] = ()  # what reading the input files did (a skipped header line)
     network: Network | None = None  # a network of layers (--net); None: one Linear
     state: dict[str, Any] | None = None  # a network's given weights, by state_dict name
+    model: ModelQuery | None = None  # a checkpoint read from its header (linexplain model)

@@ -12,7 +12,7 @@ import pytest
 from helpers import ROOT, run_script
 
 BIN = Path(sys.executable).parent
-COMMANDS = {"shape", "expand", "run", "explain", "grad"}
+COMMANDS = {"shape", "expand", "run", "explain", "grad", "model"}
 
 
 def test_checked_in_completions_are_fresh() -> None:

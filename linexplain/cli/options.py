@@ -115,7 +115,10 @@ BiasValues = Annotated[
 ]
 WeightFile = Annotated[
     OptionalStr,
-    typer.Option(help="An .npz with arrays weight and (optional) bias, as a state_dict."),
+    typer.Option(
+        help="An .npz with arrays weight and (optional) bias, as a state_dict; or, with --key, "
+        "a model's .safetensors or .npz."
+    ),
 ]
 MaxMemory = Annotated[
     OptionalStr,
@@ -192,6 +195,50 @@ Act = Annotated[
     typer.Option(
         help="With a compact --net: this activation between every two Linear layers where "
         "none is written, e.g. relu.",
+        show_default=False,
+    ),
+]
+OptionalStrs = Optional[list[str]]  # noqa: UP045
+ModelFile = Annotated[
+    str,
+    typer.Argument(
+        metavar="FILE",
+        help="A .safetensors file, an .npz of a state_dict, or print(model)'s text "
+        "(an nn.Sequential). Only its header is read; .pt/.bin pickles are refused.",
+        show_default=False,
+    ),
+]
+ModelLayers = Annotated[
+    OptionalStrs,
+    typer.Option(
+        "--layer",
+        help="Only the layers this name or glob matches, e.g. 'transformer.h.0.*' "
+        "(repeat it, or separate with commas).",
+        show_default=False,
+    ),
+]
+Conv1dPatterns = Annotated[
+    OptionalStrs,
+    typer.Option(
+        "--conv1d",
+        help="Weights whose names match this glob are Conv1D (stored in x out), e.g. '*.c_proj'.",
+        show_default=False,
+    ),
+]
+LinearPatterns = Annotated[
+    OptionalStrs,
+    typer.Option(
+        "--linear",
+        help="Weights whose names match this glob are nn.Linear (stored out x in).",
+        show_default=False,
+    ),
+]
+Key = Annotated[
+    OptionalStr,
+    typer.Option(
+        "--key",
+        help="With --weight-file model.safetensors (or .npz): that layer's own weights, e.g. "
+        "transformer.h.0.mlp.c_fc (a Conv1D weight is transposed to out x in).",
         show_default=False,
     ),
 ]

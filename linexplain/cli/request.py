@@ -57,6 +57,8 @@ def build(piped: str = "ascii", **options: Any) -> tuple[Request, str]:
     from ..view import View
 
     o = {name: _value(value) for name, value in options.items()}
+    if "file" in o:  # linexplain model FILE
+        return _model_request(o, piped)
     in_features, out_features = check_features(o.get("in_features"), o.get("out_features"))
     _one_of(**{"--input": o.get("input_"), "--input-file": o.get("input_file"),
                "--input-shape": o.get("input_shape")})  # fmt: skip
@@ -80,6 +82,9 @@ def build(piped: str = "ascii", **options: Any) -> tuple[Request, str]:
     dtype = o.get("dtype", "float32")
     shape = o.get("input_shape")
     network = _network(o)
+    key_notes: list[str] = []
+    if o.get("key") is not None:  # one layer of a model's checkpoint
+        o["one_layer_state"], key_notes = _key_state(o, network, dtype)
     if network is not None and network.is_one_linear:  # a single Linear: as --in/--out
         layer = network.layers[0]
         assert isinstance(layer, Linear)
@@ -95,8 +100,9 @@ def build(piped: str = "ascii", **options: Any) -> tuple[Request, str]:
 
         state = load_state(o.pop("weight_file"), dtype)
     arrays, notes = _arrays(o, dtype)
+    notes = [*key_notes, *notes]
     if upstream not in UPSTREAMS:
-        arrays["upstream"], more = _upstream(upstream, dtype)
+        arrays["upstream"], more = _upstream(upstream, dtype, o.get("max_memory"), arrays)
         notes += more
     request = Request(
         in_features=in_features,
@@ -129,24 +135,44 @@ def _arrays(o: dict[str, Any], dtype: str) -> tuple[dict[str, Any], list[str]]:
 
     found: dict[str, Any] = {}
     notes: list[str] = []
+    # Each read is checked against --max-memory beside the arrays read before it.
+    limit = _limit(o.get("max_memory"))
     if o.get("input_") is not None:
-        found["x"] = parse_array(o["input_"], "--input", dtype)
+        found["x"] = parse_array(o["input_"], "--input", dtype, limit, held=_held(found))
     elif o.get("input_file") is not None:
-        found["x"], more = read_array(o["input_file"], dtype)
+        found["x"], more = read_array(o["input_file"], dtype, limit, held=_held(found))
         notes += more
     if o.get("one_layer_state") is not None:
         found["weight"], found["bias_values"] = o["one_layer_state"]
     elif o.get("weight") is not None:
-        found["weight"] = parse_array(o["weight"], "--weight", dtype)
+        found["weight"] = parse_array(o["weight"], "--weight", dtype, limit, held=_held(found))
         if o.get("bias_values") is not None:
-            found["bias_values"] = parse_array(o["bias_values"], "--bias-values", dtype)
+            found["bias_values"] = parse_array(
+                o["bias_values"], "--bias-values", dtype, limit, held=_held(found)
+            )
     elif o.get("weight_file") is not None:
-        found["weight"], found["bias_values"] = load_weights(o["weight_file"], dtype)
+        found["weight"], found["bias_values"] = load_weights(
+            o["weight_file"], dtype, limit, held=_held(found)
+        )
     return found, notes
 
 
-def _upstream(upstream: str, dtype: str) -> tuple[Any, list[str]]:
-    """G from a file named by --upstream."""
+def _limit(max_memory: str | None) -> int | None:
+    """--max-memory in bytes (None: the default limit)."""
+    from ..grammar import parse_bytes
+
+    return None if max_memory is None else parse_bytes(max_memory)
+
+
+def _held(arrays: dict[str, Any]) -> int:
+    """Bytes of the arrays read so far."""
+    return sum(getattr(a, "nbytes", 0) for a in arrays.values())
+
+
+def _upstream(
+    upstream: str, dtype: str, max_memory: str | None = None, held: dict[str, Any] | None = None
+) -> tuple[Any, list[str]]:
+    """G from a file named by --upstream, read within --max-memory beside the arrays held."""
     from ..arrays import is_array_file, read_array
 
     if upstream != "-" and not is_array_file(upstream):
@@ -154,7 +180,7 @@ def _upstream(upstream: str, dtype: str) -> tuple[Any, list[str]]:
             f"--upstream {upstream!r} is neither ones, seed, nor a .npy/.csv/.txt/.json file",
             "use --upstream ones (L = y.sum()), --upstream seed, or a file holding G",
         )
-    array, notes = read_array(upstream, dtype)
+    array, notes = read_array(upstream, dtype, _limit(max_memory), held=_held(held or {}))
     return array, list(notes)
 
 
@@ -231,3 +257,84 @@ def _one_layer_state(path: str, dtype: str) -> tuple[Any, Any]:
             "of weight and bias",
         )
     return state["0.weight"], state.get("0.bias")
+
+
+def _patterns(values: list[str] | None, option: str) -> tuple[str, ...]:
+    """Globs given to a repeatable option, commas separating more of them."""
+    out = []
+    for value in values or ():
+        for part in value.split(","):
+            part = part.strip()
+            if not part:
+                raise LinexplainError(f"{option} has an empty pattern", "e.g. {option} '*.c_proj'")
+            if len(part) > 1000:
+                raise LinexplainError(
+                    f"{option}: a pattern of {len(part):,} characters", "shorten it"
+                )
+            out.append(part)
+    return tuple(out)
+
+
+def _model_request(o: dict[str, Any], piped: str) -> tuple[Request, str]:
+    """linexplain model: the checkpoint's header read, the patterns and the input checked."""
+    from ..grammar import parse_bindings, parse_shape
+    from ..model import ModelQuery
+    from ..tensors import read_checkpoint
+
+    conv1d = _patterns(o.get("conv1d"), "--conv1d")
+    linear = _patterns(o.get("linear"), "--linear")
+    layers = _patterns(o.get("layer"), "--layer")
+    shape = o.get("input_shape")
+    request = Request(
+        input_shape=None if shape is None else parse_shape(shape),
+        dims=parse_bindings(o.get("dims", "")),
+        model=ModelQuery(read_checkpoint(o["file"]), conv1d, linear, layers),
+    )
+    return request, output_format(o.get("format_"), o.get("json", False), piped)
+
+
+def _key_state(o: dict[str, Any], network: Any, dtype: str) -> tuple[tuple[Any, Any], list[str]]:
+    """--key: that layer's weight (out × in, a Conv1D's transposed) and bias, read alone."""
+    from ..grammar import format_shape, parse_bytes
+    from ..model import classify, find_layer
+    from ..tensors import load_tensor, read_checkpoint
+
+    key, path = o["key"], o.get("weight_file")
+    if network is not None or o.get("net") is not None or o.get("net_file") is not None:
+        raise LinexplainError(
+            "--key picks one Linear of a checkpoint; --net describes a network",
+            "drop --net (the layer's weights give its sizes), or drop --key",
+        )
+    if path is None:
+        raise LinexplainError(
+            "--key names a layer of a checkpoint, and no --weight-file was given",
+            f"give the file: --weight-file model.safetensors --key {key}",
+        )
+    checkpoint = read_checkpoint(path)
+    if checkpoint.format == "text":
+        raise LinexplainError(
+            f"{path} is PyTorch's text: it has no weights",
+            "give the checkpoint: a .safetensors file or an .npz of the state_dict",
+        )
+    layer = find_layer(classify(checkpoint), key)
+    limit = None if o.get("max_memory") is None else parse_bytes(o["max_memory"])
+    source = layer.weight_name if layer.in_file else layer.tied_to
+    assert source is not None
+    weight = load_tensor(checkpoint, source, dtype, limit)
+    stored = format_shape(layer.stored)
+    if layer.kind == "conv1d":
+        weight = weight.T.copy()
+        how = (
+            f"a Conv1D weight stored in × out {stored}, transposed into layer.weight's "
+            f"out × in {format_shape(weight.shape)}"
+        )
+    else:
+        how = f"an nn.Linear weight, out × in {stored}"
+    if not layer.in_file:
+        how += f" (not in the file: {source}, the tensor it is tied to)"
+    bias = None
+    if layer.bias_name is not None:
+        bias = load_tensor(checkpoint, layer.bias_name, dtype, limit)
+        how += f", and its bias {layer.bias_name} {format_shape(bias.shape)}"
+    o.pop("weight_file")
+    return (weight, bias), [f"--key {layer.name} from {path}: {how}; kind: {layer.why}"]
