@@ -29,7 +29,7 @@ class Product:
 
     def __post_init__(self) -> None:
         coeff = as_int(self.coeff, "a count's coefficient")  # exact: past int64 too
-        if not 0 <= coeff < 2**MAX_COUNT_BITS:
+        if coeff < 0 or coeff.bit_length() > MAX_COUNT_BITS:  # no 2**8192 built per count
             raise LinexplainError(
                 f"a count's coefficient is {show_value(coeff)}",
                 f"counts are 0 or more, and below 2**{MAX_COUNT_BITS}",

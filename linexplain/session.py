@@ -721,6 +721,9 @@ def run_network(
     shape = tuple(sizes[d] if isinstance(d, str) else d for d in written)
     sized = network.walk(shape, None, dtype)
     _check_network_memory(sized, shape, dtype, max_memory, bool(state), for_backward)
+    for step in sized:
+        if step.report is not None:
+            _check_addressable(step.report)
     generator, params = network.init(seed, dtype)
     if state is not None:
         params = _given_state(network, params, state)
