@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import math
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -271,19 +271,6 @@ def check_fits_weight(
             f"give an input whose last dim is {in_features}, "
             f"or a weight of shape ({out_features}, {size})",
         )
-
-
-def _numbers(a: Any, what: str) -> np.ndarray:
-    """An array of numbers from an array or nested lists."""
-    try:
-        array = np.asarray(a)
-    except ValueError as error:  # ragged lists
-        raise LinexplainError(f"{what} is not an array: {error}", "give a NumPy array") from None
-    if array.dtype.kind not in "biuf":
-        raise LinexplainError(
-            f"{what} has dtype {array.dtype}, not numbers", "give a float32 or float64 array"
-        )
-    return array
 
 
 def _cast(a: np.ndarray, dt: np.dtype, what: str) -> np.ndarray:
@@ -697,12 +684,22 @@ def run_network(
     each checked against the network. The input is ``x``, else ``torch.randn(*input_shape)`` with
     named dims sized by ``dims`` (2 each by default), else ``(4, in_features)`` of the first layer.
     """
+    if not isinstance(network, Network):
+        raise LinexplainError(
+            f"run_network needs a Network, got {type(network).__name__}",
+            "e.g. run_network(Network((Linear(3, 4), ReLU(), Linear(4, 2))))",
+        )
     if x is not None and input_shape is not None:
         raise LinexplainError(
             "both an input and an input shape were given", "give one: the input has its shape"
         )
-    dims = dict(dims or {})
-    x = None if x is None else _numbers(x, "x")
+    max_memory = None if max_memory is None else as_size(max_memory, "max_memory")
+    for_backward = check_bool(for_backward, "for_backward")
+    seed, dtype = as_int(seed, "seed"), numpy_dtype(dtype).name  # the range: Generator(seed)
+    input_shape = None if input_shape is None else check_shape(input_shape)
+    dims = check_dims(dims, "dims (--dims)")
+    x = None if x is None else as_numbers(x, "x")
+    state = None if state is None else check_state(state)
     if x is not None:
         written: Shape = tuple(int(d) for d in x.shape)
     elif input_shape is not None:
@@ -777,6 +774,25 @@ def backward_layers(
     return grads[::-1], deltas[::-1], delta
 
 
+def check_state(state: object) -> dict[str, np.ndarray]:
+    """A network's given parameters: state_dict names (``0.weight``, …) to arrays of finite
+    numbers, as :func:`run_network` takes them."""
+    if not isinstance(state, Mapping):
+        raise LinexplainError(
+            f"state must map state_dict names to arrays, got {show_value(state)}",
+            "e.g. {'0.weight': weight, '0.bias': bias}, or None for the seeded init",
+        )
+    checked = {}
+    for name, value in state.items():
+        if not isinstance(name, str):
+            raise LinexplainError(
+                f"state: the key {show_value(name)} is not a state_dict name",
+                "the names are the keys, e.g. {'0.weight': weight}",
+            )
+        checked[name] = as_numbers(value, name if len(name) <= 40 else show_value(name))
+    return checked
+
+
 def _given_state(
     network: Network, drawn: list[tuple[Any, Any]], state: dict[str, Any]
 ) -> list[tuple[Any, Any]]:
@@ -812,7 +828,7 @@ def _given_state(
             if like is None:
                 given.append(None)
                 continue
-            array = _numbers(state[key], key)
+            array = as_numbers(state[key], key)
             if array.shape != like.shape:
                 raise LinexplainError(
                     f"{key} has shape {format_shape(array.shape)}, but layer ({i}) "
@@ -920,6 +936,11 @@ def backward_network(trace: Trace, upstream: Any = "ones") -> NetGradients:
     """Backpropagation through the network: δ of the last layer is G, each layer gives the
     δ of its input (a Linear's ∂L/∂x = δ W, an activation's δ ⊙ f′(z)), and each Linear's
     ∂L/∂W = δᵀ a and ∂L/∂b = δ summed over the rows."""
+    if not isinstance(trace, Trace):
+        raise LinexplainError(
+            f"backward_network needs a network's forward pass, got {type(trace).__name__}",
+            "e.g. backward_network(run_network(network, input_shape=(4, 3)))",
+        )
     g, source = _network_upstream(trace, upstream)
     grads, deltas, grad_input = backward_layers(
         trace.network, trace.params, trace.x, trace.outputs, g
@@ -938,10 +959,10 @@ def _network_upstream(trace: Trace, upstream: Any) -> tuple[np.ndarray, Upstream
         return copy.deepcopy(trace.generator).randn(tuple(y.shape), trace.dtype), "seed"
     if isinstance(upstream, str):
         raise LinexplainError(
-            f"unknown upstream gradient {upstream!r}",
+            f"unknown upstream gradient {show_value(upstream)}",
             "use ones (L = y.sum()), seed (torch.randn after x), or an array of y's shape",
         )
-    g = _numbers(upstream, "the upstream gradient")
+    g = as_numbers(upstream, "the upstream gradient")
     if g.shape != y.shape:
         raise LinexplainError(
             f"the upstream gradient has shape {format_shape(g.shape)}, but y = net(x) has "
@@ -961,6 +982,12 @@ def finite_difference_network(
     """The largest error of a network's gradients against central finite differences of
     L = Σ G ⊙ y, the whole forward pass redone in float64 for each nudge (inf when float64's
     rounding of L swamps the step: the check cannot judge there)."""
+    if not isinstance(grads, NetGradients):
+        raise LinexplainError(
+            f"finite_difference_network needs a network's gradients, got {type(grads).__name__}",
+            "e.g. finite_difference_network(backward_network(run_network(network)))",
+        )
+    eps, max_entries, seed = _check_nudges(eps, max_entries, seed, NET_FD_ENTRIES)
     trace = grads.trace
     f64 = np.float64
     layers = trace.network.layers
@@ -999,3 +1026,25 @@ def finite_difference_network(
                 errors.append(math.inf)
             errors.append(abs((up - down) / (2 * h) - float(exact[k])) / scale)
     return float(np.max(errors))
+
+
+def _check_nudges(eps: float, max_entries: int, seed: int, default: int) -> tuple[float, int, int]:
+    """A finite-difference check's step, entry count and seed, checked."""
+    real = isinstance(eps, numbers.Real) and not isinstance(eps, (bool, np.bool_))
+    if not (real and 0 < eps < 1e300):  # a float step (a huge int would not convert)
+        raise LinexplainError(
+            f"eps must be a positive number (got {show_value(eps)})", "the default is 1e-3"
+        )
+    entries = as_int(max_entries, "max_entries")
+    if entries < 1:
+        raise LinexplainError(
+            f"max_entries must be a whole number >= 1 (got {show_value(entries)})",
+            f"the default is {default}",
+        )
+    picks = as_int(seed, "seed")
+    if picks < 0:
+        raise LinexplainError(
+            f"seed must be a whole number >= 0 (got {show_value(picks)})",
+            "it picks the entries to check, e.g. seed=0",
+        )
+    return float(eps), entries, picks

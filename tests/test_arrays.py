@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
 import re
+import signal
 import tempfile
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -75,7 +79,7 @@ def test_parse_array_round_trips_any_array(a):
         ('[1, "2"]', r'x\[1\] is "2", not a number'),
         ("[[1, true]]", r"x\[0\]\[1\] is true, not a number"),
         ("[null]", r"x\[0\] is null, not a number"),
-        ('{"a": 1}', 'x is {"a": 1}, not a number'),
+        ('{"a": 1}', r'x holds a JSON object \({"a": 1}\), not an array of numbers'),
         ("false", "x is false, not a number"),
         ("[1, NaN]", "x contains NaN"),
         ("[Infinity]", "x contains Infinity"),
@@ -446,7 +450,7 @@ def test_load_weights_refuses_other_files(tmp_path):
         with zipfile.ZipFile(path, "w") as z:
             z.writestr("weight.npy", b"not an array")
         load_weights(str(path))
-    with raises("is not a regular file"):
+    with raises("/dev/null is a character device, not a regular file"):
         load_weights("/dev/null")
     with raises("does not exist"):
         load_weights(str(tmp_path / "nope.npz"))
@@ -477,3 +481,344 @@ def test_live_load_weights_reads_a_saved_torch_state_dict(torch, tmp_path):
     weight, bias = load_weights(path)
     assert weight.tobytes() == layer.weight.detach().numpy().tobytes()
     assert bias.tobytes() == layer.bias.detach().numpy().tobytes()
+
+
+# --- hostile files: what a file claims is checked before it is read; nothing blocks -----------
+
+MB = 1_000_000
+
+
+def sparse_npy(path: Path, descr: str, shape: tuple[int, ...], fortran: bool = False) -> str:
+    """An .npy whose header claims ``shape`` and whose data is a hole (a sparse file)."""
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_1_0(
+            f, {"descr": descr, "fortran_order": fortran, "shape": shape}
+        )
+        end = f.tell()
+    os.truncate(path, end + np.dtype(descr).itemsize * int(np.prod(shape)))
+    return str(path)
+
+
+def small_peak(read, limit: int = 2 * MB):
+    """Run ``read()``; its LinexplainError, after checking it held less than ``limit`` bytes."""
+    tracemalloc.start()
+    try:
+        read()
+    except LinexplainError as error:
+        raised = error
+    else:
+        raise AssertionError("no error")
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    assert peak < limit, peak
+    return raised
+
+
+@pytest.mark.parametrize(
+    ("descr", "shape", "fortran", "message"),
+    [
+        ("<f4", (2**27,), False, r"needs 671,088,640 bytes \(its array of shape \(134217728,\) in "
+         r"float32, and a finite check\), over the limit of 42,000,000"),
+        ("<f8", (2**13, 2**13), False, r"in float64, cast to float32"),
+        (">f4", (2**12, 2**14), False, r"in >f4, cast to float32"),
+        ("<f4", (2**12, 2**14), True, r"needs 603,979,776 bytes .* copied to C order"),
+        ("<i8", (2**25,), False, r"in int64, cast to float32"),
+        ("<u1", (2**26,), False, r"in uint8, cast to float32"),
+    ],
+)  # fmt: skip
+def test_a_sparse_npy_claiming_much_is_refused_before_reading(tmp_path, descr, shape, fortran,
+                                                              message):  # fmt: skip
+    path = sparse_npy(tmp_path / "x.npy", descr, shape, fortran)
+    assert os.stat(path).st_blocks * 512 < MB  # a 4 KB file on disk
+    error = small_peak(lambda: load_array(path, max_bytes=42 * MB))
+    assert re.search(message, error.message) and "raise --max-memory" in error.hint
+    assert error.message.startswith(f"{path} needs ")
+
+
+def zeros_npz(path: Path, members: dict[str, tuple[int, ...]], lie: int | None = None) -> str:
+    """An .npz of compressed zeros (a few KB for many MB); ``lie`` rewrites each member's
+    uncompressed size in the zip's records to that many bytes."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, shape in members.items():
+            with z.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.zeros(shape, np.float32))
+    if lie is not None:
+        data = bytearray(path.read_bytes())
+        for signature, at in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+            start = data.find(signature)
+            while start >= 0:
+                data[start + at : start + at + 4] = lie.to_bytes(4, "little")
+                start = data.find(signature, start + 4)
+        path.write_bytes(bytes(data))
+    return str(path)
+
+
+def test_an_npz_bomb_is_refused_before_it_inflates(tmp_path):
+    path = zeros_npz(tmp_path / "bomb.npz", {"weight": (4096, 4096), "bias": (4096,)})
+    assert os.path.getsize(path) < MB  # 64 MB of weights inside
+    error = small_peak(lambda: load_weights(path, max_bytes=20 * MB))
+    assert re.search(
+        r"bomb.npz needs 67,129,472 bytes \(array 'weight' unpacked: 67,108,992; the arrays "
+        r"before it: 20,480\), over the limit of 20,000,000",
+        error.message,
+    )
+    # within the limit, each member's header is counted too (weight and bias, and the checks)
+    error = small_peak(lambda: load_weights(path, max_bytes=80 * MB))
+    assert "array 'weight' of shape (4096, 4096) in float32" in error.message
+    weight, bias = load_weights(path, max_bytes=90 * MB)
+    assert weight.shape == (4096, 4096) and bias.shape == (4096,)
+
+
+def test_an_npz_whose_records_lie_about_sizes_is_refused(tmp_path):
+    """A member claiming 200 bytes that inflates to 4 MB: zipfile stops at the claim, and the
+    header's shape is checked against it."""
+    path = zeros_npz(tmp_path / "liar.npz", {"weight": (1024, 1024)}, lie=200)
+    error = small_peak(lambda: load_weights(path, max_bytes=50 * MB))
+    assert "truncated" in error.message or "not a readable .npz" in error.message
+
+
+@pytest.mark.parametrize("members", [100, 70_000])
+def test_an_npz_of_many_files_is_refused_before_its_directory_is_read(tmp_path, members):
+    path = tmp_path / "many.npz"
+    with zipfile.ZipFile(path, "w") as z:
+        for i in range(members):
+            z.writestr(f"m{i}.npy", b"")
+    error = small_peak(lambda: load_weights(str(path)))
+    assert f"holds {members:,} files; expected weight (and bias)" in error.message
+
+
+def test_huge_json_is_refused_by_its_size_then_by_what_it_would_become(tmp_path):
+    """[[],[],…]: 3 bytes of text, a Python list of some 100 bytes each."""
+    path = write(tmp_path, "x.json", "[" + ",".join(["[]"] * 1_000_000) + "]")
+    error = small_peak(lambda: load_array(path, max_bytes=2 * MB))
+    assert error.message == f"{path} needs 3,000,001 bytes (its text), over the limit of 2,000,000"
+    error = small_peak(lambda: load_array(path, max_bytes=50 * MB), limit=8 * MB)
+    assert "(its JSON text as Python objects, then as an array; beside 3,000,001 held " in (
+        error.message
+    )
+    assert load_array(path, max_bytes=300 * MB).shape == (1_000_000, 0)
+
+
+def test_json_objects_and_strings_are_counted_too(tmp_path):
+    for text in ("[" + ",".join(["{}"] * 200_000) + "]", '["' + "x" * 1_000_000 + '"]'):
+        with raises("its JSON text as Python objects"):
+            parse_array(text, "x", max_bytes=3 * MB)
+
+
+def test_a_huge_csv_is_read_by_numpy_within_its_count(tmp_path):
+    """No Python float per number: a table holds its text, the array and a byte per number."""
+    array = np.random.default_rng(0).standard_normal((20_000, 50)).astype(np.float32)
+    path = tmp_path / "big.csv"
+    np.savetxt(path, array, delimiter=",", fmt="%.9g")
+    size = os.path.getsize(path)
+    error = small_peak(lambda: load_array(str(path), max_bytes=size - 1))
+    assert error.message.endswith(
+        f"needs {size:,} bytes (its text), over the limit of {size - 1:,}"
+    )
+    tracemalloc.start()
+    read = load_array(str(path), max_bytes=size + 8 * MB + 30 * MB)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    np.testing.assert_array_equal(read, array)
+    assert peak < 2 * size + 30 * MB  # the old reader held some 13 times the text
+    with raises(r"its text, and 1,000,000 numbers parsed in float32"):
+        load_array(str(path), max_bytes=size + 4 * MB)
+
+
+@contextlib.contextmanager
+def no_hang(seconds: int = 10):
+    """Fail instead of hanging (SIGALRM interrupts a blocked open or read)."""
+
+    def alarm(*_):
+        raise AssertionError(f"blocked for {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize("name", ["x.csv", "x.npy", "x.json"])
+def test_a_fifo_is_refused_without_blocking(tmp_path, name):
+    os.mkfifo(tmp_path / name)
+    with no_hang(), raises(r"is a FIFO \(named pipe\), not a regular file"):
+        load_array(str(tmp_path / name))
+    os.mkfifo(tmp_path / "w.npz")
+    with no_hang(), raises("is a FIFO"):
+        load_weights(str(tmp_path / "w.npz"))
+
+
+@pytest.mark.parametrize(
+    ("target", "name"),
+    [("/dev/zero", "x.csv"), ("/dev/urandom", "x.npy"), ("/dev/null", "x.json"),
+     ("/dev/zero", "w.npz")],
+)  # fmt: skip
+def test_links_to_devices_are_refused_before_any_read(tmp_path, target, name):
+    os.symlink(target, tmp_path / name)
+    read = load_weights if name.endswith(".npz") else load_array
+    with no_hang(), raises(rf"{name} \({target}\) is a character device, not a regular file"):
+        read(str(tmp_path / name))
+
+
+def test_files_that_only_look_regular_are_read_no_further_than_their_size(tmp_path):
+    """/proc files say size 0 and stream (and /proc/kmsg blocks): read within their size."""
+    os.symlink("/proc/self/status", tmp_path / "status.txt")
+    with no_hang(), raises(r"status.txt is not a plain file: it gave 1 byte for a size of 0"):
+        load_array(str(tmp_path / "status.txt"))
+    if os.access("/proc/kmsg", os.R_OK):
+        os.symlink("/proc/kmsg", tmp_path / "kmsg.csv")
+        with no_hang(), raises("kmsg.csv is not a plain file|cannot read"):
+            load_array(str(tmp_path / "kmsg.csv"))
+
+
+def test_a_dangling_link_says_where_it_points(tmp_path):
+    os.symlink(tmp_path / "gone.csv", tmp_path / "x.csv")
+    with raises(r"x.csv does not exist \(a link to .*gone.csv, which does not exist\)"):
+        load_array(str(tmp_path / "x.csv"))
+
+
+def test_an_npy_header_over_numpys_limit_is_one_line_of_ours(tmp_path):
+    path = tmp_path / "x.npy"
+    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }" + " " * 20_000 + "\n"
+    path.write_bytes(
+        np.lib.format.magic(1, 0) + len(header).to_bytes(2, "little") + header.encode() + bytes(8)
+    )
+    with raises("x.npy has a header of 20,058 bytes, over NumPy's limit of 10,000") as error:
+        load_array(str(path))
+    assert "\n" not in str(error.value)
+    buffer = io.BytesIO()  # the same in an .npz member
+    buffer.write(path.read_bytes())
+    with zipfile.ZipFile(tmp_path / "w.npz", "w") as z:
+        z.writestr("weight.npy", buffer.getvalue())
+    with raises(r"w.npz:weight has a header of 20,058 bytes, over NumPy's limit"):
+        load_weights(str(tmp_path / "w.npz"))
+
+
+def test_a_json_object_is_refused_as_json(tmp_path):
+    for name in ("x.json", "x.csv", "x.txt"):
+        with raises(r"holds a JSON object \(\{\"weight\": \[\[1, 2\.\.\.\), not an array") as error:
+            load_array(write(tmp_path, name, '{"weight": [[1, 2, 3]]}'))
+        assert "nested lists" in error.value.hint and "commas" not in error.value.hint
+    with raises(r"x.json is not valid JSON"):  # a .json file is JSON, whatever it starts with
+        load_array(write(tmp_path, "x.json", "1, 2, 3"))
+
+
+def test_an_empty_path_is_named():
+    with raises("^the file name is empty"):
+        load_array("")
+    with raises("^the file name is empty"):
+        load_weights("")
+
+
+def test_closed_or_missing_stdin_is_one_error(monkeypatch):
+    monkeypatch.setattr("sys.stdin", None)
+    with raises("cannot read stdin: Bad file descriptor"):
+        load_array("-")
+    closed = io.StringIO("1 2")
+    closed.close()
+    monkeypatch.setattr("sys.stdin", closed)
+    with raises("cannot read stdin"):
+        load_array("-")
+
+
+def test_stdin_is_read_within_the_limit(monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"1 2 3\n" * 1000)))
+    with raises(
+        r"stdin needs 5,001 bytes \(its text so far, and there is more\), over the limit of 5,000"
+    ):
+        load_array("-", max_bytes=5000)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory", "device"])
+def test_save_array_refuses_what_is_not_a_file_without_blocking(tmp_path, kind):
+    path = tmp_path / "y.npy"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "directory":
+        path.mkdir()
+    else:
+        os.symlink("/dev/null", path)
+    with no_hang(), raises(r"--save .*y.npy.* is a (FIFO|directory|character device)"):
+        arrays.save_array(str(path), np.ones(2))
+
+
+def test_save_array_replaces_a_file_and_follows_a_link_to_one(tmp_path):
+    (tmp_path / "real.npy").write_bytes(b"old")
+    os.symlink(tmp_path / "real.npy", tmp_path / "y.npy")
+    arrays.save_array(str(tmp_path / "y.npy"), np.arange(3.0))
+    np.testing.assert_array_equal(np.load(tmp_path / "real.npy"), [0, 1, 2])
+
+
+# --- the table reader: NumPy's fast path says what the line-by-line path says ----------------
+
+TABLE_TEXT = st.lists(
+    st.sampled_from(
+        ["0", "1", "12", "-3.5", "+.5", "5.", "1e5", "2E-3", "00", "1.2.3", "e", "+", ".", "-",
+         "x", "nan", ",", ", ", " ", "\t", "\n", "\n", "\r\n", "\r", "\x0c", "\xa0", "é", '"a,b"',
+         "", "1,2,3\n", ",a,b\n"]
+    ),
+    max_size=30,
+).map("".join)  # fmt: skip
+
+
+def read_both(text: str, monkeypatch, dtype: str) -> tuple[object, object]:
+    """What _table makes of ``text`` through the fast path and the line-by-line path."""
+    data = text.encode("utf-8")
+    results = []
+    for fast in (True, False):
+        if not fast:
+            monkeypatch.setattr(arrays, "_fast_table", lambda *args: None)
+        try:
+            array, notes = arrays._table(
+                data, "x.csv", np.dtype(dtype), arrays.memory.Budget(10**9)
+            )
+            results.append((array.shape, array.tobytes(), notes))
+        except LinexplainError as error:
+            results.append(str(error))
+    monkeypatch.undo()
+    return results[0], results[1]
+
+
+@settings(max_examples=400, deadline=None)
+@given(TABLE_TEXT, st.sampled_from([1, 2, 5, 1 << 20]), st.sampled_from(["float32", "float64"]))
+def test_fast_and_line_by_line_tables_agree(text, chunk, dtype):
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(arrays.memory, "TABLE_CHUNK", chunk)
+        fast, slow = read_both(text, monkeypatch, dtype)
+    assert fast == slow
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.lists(st.from_regex(r"[+-]?([0-9]{1,25}\.?[0-9]{0,25}|\.[0-9]{1,25})([eE][+-]?[0-9]{1,3})?",
+                                    fullmatch=True), min_size=3, max_size=3), min_size=1,
+             max_size=20)
+)  # fmt: skip
+def test_table_numbers_read_as_python_reads_them(rows):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp, "x.csv")
+        path.write_text("\n".join(", ".join(row) for row in rows))
+        try:
+            read = load_array(str(path), "float64")
+        except LinexplainError as error:
+            assert "not a finite" in error.message
+            return
+    expected = np.array([[float(v) for v in row] for row in rows])
+    assert read.tobytes() == expected.tobytes()
+
+
+def test_a_pandas_index_is_checked_across_chunks(tmp_path, monkeypatch):
+    monkeypatch.setattr(arrays.memory, "TABLE_CHUNK", 7)
+    lines = [",a,b"] + [f"{i},{i}.5,1" for i in range(50)]
+    array, notes = read_array(write(tmp_path, "x.csv", "\n".join(lines)), "float64")
+    assert array.shape == (50, 2) and array[49, 0] == 49.5 and len(notes) == 2
+    lines[31] = "31,1,1"  # row 31 (index 30) says 31
+    with raises("but row 31 has '31' there, not 30"):
+        read_array(write(tmp_path, "x.csv", "\n".join(lines)))
+    lines[31] = "030,1,1"
+    with raises("but row 31 has '030' there, not 30"):
+        read_array(write(tmp_path, "x.csv", "\n".join(lines)))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
+import os
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -120,3 +123,149 @@ def test_huge_argument_lists_are_bounded() -> None:
         timeout=60,
     )
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+
+
+# --- hostile input files: exit 2 with one line, quickly, within the limit, never a hang --------
+
+HINT_LIMIT = "raise --max-memory if the machine has the room"
+
+
+def run_cli(*args: str, cwd: Path, stdin: object = subprocess.DEVNULL, preexec=None):
+    """linexplain in a fresh process (what blocks, or closes stdin, cannot run in-process)."""
+    return subprocess.run(
+        [sys.executable, "-m", "linexplain", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        stdin=stdin,
+        preexec_fn=preexec,
+        check=False,
+    )
+
+
+def one_line_error(proc: subprocess.CompletedProcess, needle: str) -> str:
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("linexplain: error: "), proc.stderr
+    assert needle in lines[0] and " — hint: " in lines[0], lines[0]
+    return lines[0]
+
+
+def hostile_files(folder: Path) -> None:
+    """One file per class of hostile input (each small on disk)."""
+    with open(folder / "sparse.npy", "wb") as f:  # claims 2**27 float32: 512 MB, a hole
+        np.lib.format.write_array_header_1_0(
+            f, {"descr": "<f4", "fortran_order": False, "shape": (2**27,)}
+        )
+        end = f.tell()
+    os.truncate(folder / "sparse.npy", end + 4 * 2**27)
+    with zipfile.ZipFile(folder / "bomb.npz", "w", zipfile.ZIP_DEFLATED) as z:  # 2 x 256 MB
+        for name in ("weight", "bias"):
+            with z.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.zeros((2**13, 2**13), np.float32))
+    (folder / "lists.json").write_text("[" + ",".join(["[]"] * 1_000_000) + "]")
+    line = ",".join(["0.5"] * 255) + ",0.25\n"
+    (folder / "huge.csv").write_text(line * (8 * 2**20 // len(line)))
+    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }" + " " * 20_000 + "\n"
+    (folder / "header.npy").write_bytes(
+        np.lib.format.magic(1, 0) + len(header).to_bytes(2, "little") + header.encode() + bytes(8)
+    )
+    (folder / "object.json").write_text('{"weight": [[1, 2, 3]]}')
+    os.mkfifo(folder / "fifo.csv")
+    os.mkfifo(folder / "fifo.npy")
+    os.symlink("/dev/zero", folder / "zero.csv")
+    os.symlink("/dev/urandom", folder / "random.npy")
+    os.symlink("/dev/zero", folder / "zero.npz")
+    np.save(folder / "x.npy", np.ones((2, 3), np.float32))
+
+
+RUN2 = ["run", "--out", "2"]
+HOSTILE = [
+    # (arguments, what the one error line says)
+    ([*RUN2, "--input-file", "sparse.npy", "--max-memory", "42MB"],
+     "sparse.npy needs 671,088,640 bytes (its array of shape (134217728,) in float32"),
+    (["run", "--weight-file", "bomb.npz", "--max-memory", "84MB"],
+     "bomb.npz needs 268,"),
+    ([*RUN2, "--input-file", "lists.json", "--max-memory", "2MB"], "lists.json needs 3,000,001"),
+    ([*RUN2, "--input-file", "lists.json", "--max-memory", "42MB"],
+     "(its JSON text as Python objects, then as an array; beside 3,000,001 held already)"),
+    ([*RUN2, "--input-file", "huge.csv", "--max-memory", "8MB"], "(its text), over the limit"),
+    ([*RUN2, "--input-file", "huge.csv", "--max-memory", "60MB"],
+     "this pass needs"),  # read by NumPy within the limit; the pass itself is too big
+    ([*RUN2, "--input-file", "header.npy"],
+     "header.npy has a header of 20,058 bytes, over NumPy's limit of 10,000"),
+    ([*RUN2, "--input-file", "object.json"],
+     'object.json holds a JSON object ({"weight": [[1, 2...), not an array of numbers'),
+    ([*RUN2, "--input-file", ""], "the file name is empty"),
+    (["run", "--weight-file", ""], "the file name is empty"),
+    ([*RUN2, "--input-file", "fifo.csv"], "fifo.csv is a FIFO (named pipe), not a regular file"),
+    (["run", "--in", "3", "--out", "2", "--save", "fifo.npy"],
+     "--save fifo.npy is a FIFO (named pipe), not a regular file"),
+    ([*RUN2, "--input-file", "zero.csv"], "zero.csv (/dev/zero) is a character device"),
+    ([*RUN2, "--input-file", "random.npy"], "random.npy (/dev/urandom) is a character device"),
+    (["run", "--weight-file", "zero.npz"], "zero.npz (/dev/zero) is a character device"),
+    (["grad", "--in", "3", "--out", "2", "--upstream", "fifo.csv"], "fifo.csv is a FIFO"),
+    (["grad", "--in", "3", "--out", "2", "--input-file", "x.npy", "--upstream", "x.npy",
+      "--max-memory", "50"], "x.npy needs 54 bytes (its array of shape (2, 3) in float32, and a "
+     "finite check; beside 24 held already), over the limit of 50"),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("hostile")
+    hostile_files(folder)
+    return folder
+
+
+@pytest.mark.parametrize(("args", "needle"), HOSTILE, ids=[str(i) for i in range(len(HOSTILE))])
+def test_hostile_files_exit_2_at_once(args: list[str], needle: str, hostile: Path) -> None:
+    start = time.perf_counter()
+    one_line_error(run_cli(*args, cwd=hostile), needle)
+    assert time.perf_counter() - start < 20  # nothing was inflated, parsed or waited for
+
+
+def test_proc_kmsg_through_a_link_is_not_waited_for(tmp_path: Path) -> None:
+    """It passes for a regular file (size 0) and blocks a plain read."""
+    if not os.access("/proc/kmsg", os.R_OK):
+        pytest.skip("/proc/kmsg is not readable here (reading it needs CAP_SYSLOG)")
+    os.symlink("/proc/kmsg", tmp_path / "kmsg.csv")
+    proc = run_cli(*RUN2, "--input-file", "kmsg.csv", cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "kmsg.csv is not a plain file" in proc.stderr or "cannot read" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args", [[*RUN2, "--input-file", "-"], ["grad", "--in", "3", "--out", "2", "--upstream", "-"]]
+)
+def test_a_closed_stdin_is_one_error(args: list[str], tmp_path: Path) -> None:
+    proc = run_cli(*args, cwd=tmp_path, stdin=None, preexec=lambda: os.close(0))
+    one_line_error(proc, "cannot read stdin")
+
+
+def without_file_permission_overrides() -> None:
+    """Drop CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH from the bounding set, so that root (whose
+    process is rebuilt from it at exec) is refused a mode-000 file as anyone else is."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (1, 2):
+        if libc.prctl(24, capability, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+@pytest.mark.parametrize("name", ["x.npy", "x.csv", "x.json", "w.npz"])
+def test_an_unreadable_file_says_permission_denied(name: str, tmp_path: Path) -> None:
+    """As root, chmod 000 stops no read: the check runs with root's override dropped."""
+    path = tmp_path / name
+    if name.endswith(".npz"):
+        np.savez(path, weight=np.ones((2, 3)))
+    else:
+        path.write_text("[[1, 2, 3]]")
+    path.chmod(0)
+    preexec = without_file_permission_overrides if os.geteuid() == 0 else None
+    option = "--weight-file" if name.endswith(".npz") else "--input-file"
+    try:
+        proc = run_cli("run", "--out", "2", option, name, cwd=tmp_path, preexec=preexec)
+    except subprocess.SubprocessError as error:
+        pytest.skip(f"cannot drop root's file-permission override here: {error}")
+    one_line_error(proc, f"{name}: permission denied")
