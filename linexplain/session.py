@@ -43,7 +43,6 @@ from .layers import (
     explain_shape,
     mismatch_message,
 )
-from .memory import default_max_memory  # the default limit, kept here for importers
 from .network import Network
 from .torch_rng import Generator, as_numbers, numpy_dtype
 
@@ -848,25 +847,36 @@ def _check_network_memory(
     given: bool,
     backward: bool,
 ) -> None:
-    """Refuse, before allocating, a pass whose parameters, input and outputs exceed the limit
-    (given parameters are held beside the drawn ones; a backward pass holds their gradients)."""
-    from .counts import DTYPE_BYTES, Product
+    """Refuse, before allocating, a network pass over the limit (see :mod:`linexplain.memory`):
+    its parameters (given ones beside the drawn ones), input and every layer's output, their
+    gradients for a backward pass, and the same numbers as Python floats for the report."""
+    from . import memory
 
-    size = DTYPE_BYTES[dtype]
-    params = sum(step.params for step in steps) * size * (2 if given else 1)
-    outputs = sum(Product.of(step.output_shape).coeff for step in steps) * size
-    x = Product.of(shape).coeff * size
-    needed = params + x + outputs
+    itemsize = np.dtype(dtype).itemsize
+    params: list[tuple[int, ...]] = []
+    for step in steps:
+        if step.report is not None:
+            params.append(step.report.weight_shape)
+            params += [step.report.bias_shape] if step.report.bias_shape else []
+    outputs = [tuple(int(d) for d in step.output_shape) for step in steps]
+    tensors = [*params, tuple(int(d) for d in shape), *outputs]
+    arrays = memory.array_bytes(params, itemsize) * (2 if given else 1)
+    arrays += memory.array_bytes(tensors[len(params) :], itemsize)
+    held = "parameters, input and every layer's output"
     if backward:
-        needed += params + x + outputs
-    limit = default_max_memory() if max_memory is None else max_memory
-    if needed > limit:
-        raise LinexplainError(
-            f"this pass needs {needed:,} bytes (parameters, input and every layer's output"
-            f"{' and their gradients' if backward else ''} in {dtype}), over the limit of "
-            f"{limit:,}",
-            "use smaller sizes, or raise --max-memory if the machine has the room",
-        )
+        arrays += memory.array_bytes(tensors, itemsize)
+        held += " and their gradients"
+        tensors *= 2
+    extra = {
+        "the generator's temporaries": memory.draw_scratch(max(map(memory.count, tensors))),
+        "their numbers as Python floats for the report": memory.document_bytes(tensors),
+    }
+    most = max(extra, key=lambda k: extra[k])
+    memory.check(
+        arrays + extra[most],
+        f"{held} in {dtype}: {arrays:,}; {most}: {extra[most]:,}",
+        max_memory,
+    )
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,6 @@ def test_memory_imports_neither_numpy_nor_sympy() -> None:
 
 
 def test_the_default_limit_lives_in_memory_and_session_shares_it() -> None:
-    assert session.default_max_memory is memory.default_max_memory
     limit = memory.default_max_memory()
     assert limit == os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
     assert memory.limit_of(None) == limit and memory.limit_of(5) == 5
