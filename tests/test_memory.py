@@ -23,7 +23,7 @@ from helpers import assert_one_line_error, cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from linexplain import memory, session
+from linexplain import memory
 from linexplain.core import Linear
 from linexplain.errors import LinexplainError
 from linexplain.output import json as json_writer
