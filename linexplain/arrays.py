@@ -46,6 +46,7 @@ import numpy as np
 from linexplain import memory
 from linexplain.elide import shown_indices
 from linexplain.errors import LinexplainError
+from linexplain.files import open_regular, refuse_special
 from linexplain.torch_rng import numpy_dtype
 
 MAX_TEXT_BYTES = 64 * 2**20
@@ -176,7 +177,7 @@ def load_weights(
     hint = "save them with np.savez(path, weight=W, bias=b) (bias is optional)"
     if not path:
         raise LinexplainError("the file name is empty", "give an .npz file of weight and bias")
-    file, size = _open(path)
+    file, size = open_regular(path)
     with file:
         _check_size(path, size, MAX_FILE_BYTES)
         if not zipfile.is_zipfile(file):
@@ -202,14 +203,42 @@ def load_weights(
     return weight, bias
 
 
-def _read_npz(
-    file: BinaryIO, path: str, dt: np.dtype, budget: memory.Budget, hint: str
+def load_npz(
+    path: str, dtype: str = "float32", max_bytes: int | None = None, *, held: int = 0
 ) -> dict[str, np.ndarray]:
-    """The arrays of an open .npz: names, sizes and headers checked before any data is read."""
+    """Every array of an .npz (a state_dict), by name: the archive's directory, each member's
+    uncompressed size and .npy header checked, against ``max_bytes`` too, before any data."""
+    dt = numpy_dtype(dtype)
+    hint = "save it with np.savez(path, **state_dict) of NumPy arrays"
+    if not path:
+        raise LinexplainError("the file name is empty", "give an .npz file")
+    file, size = open_regular(path)
+    with file:
+        _check_size(path, size, MAX_FILE_BYTES)
+        if not zipfile.is_zipfile(file):
+            raise LinexplainError(f"{path} is not an .npz archive", hint)
+        if _zip_members(file, size) > MAX_NPZ_MEMBERS:
+            raise LinexplainError(
+                f"{path} holds more than {MAX_NPZ_MEMBERS} files", "give a smaller state_dict"
+            )
+        file.seek(0)
+        return _read_npz(file, path, dt, memory.Budget.of(max_bytes, held), hint, None)
+
+
+def _read_npz(
+    file: BinaryIO,
+    path: str,
+    dt: np.dtype,
+    budget: memory.Budget,
+    hint: str,
+    expected: set[str] | None = frozenset({"weight", "bias"}),  # type: ignore[assignment]
+) -> dict[str, np.ndarray]:
+    """The arrays of an open .npz: names (``expected``, None for any), sizes and headers
+    checked before any data is read."""
     try:
         with np.load(file, allow_pickle=False) as npz:
             names = set(npz.files)
-            if "weight" not in names or names - {"weight", "bias"}:
+            if expected is not None and ("weight" not in names or names - expected):
                 found = ", ".join(sorted(names))
                 raise LinexplainError(f"{path} holds {found}; expected weight (and bias)", hint)
             needed = 0
@@ -339,52 +368,6 @@ def _as_dtype(values: np.ndarray, what: str, dt: np.dtype) -> np.ndarray:
 # --- files and stdin: opened without blocking, read within their size ------------------------
 
 
-def _open(path: str) -> tuple[BinaryIO, int]:
-    """A regular file open for reading, and its size; refused before any read otherwise.
-
-    ``O_NONBLOCK`` keeps the open of a FIFO from waiting for a writer, and a read of a file
-    that only looks regular (``/proc/kmsg``) from waiting for data; the file's type is that of
-    what the path resolves to, checked on the open file.
-    """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(path, flags)
-    except FileNotFoundError:
-        target = os.path.realpath(path)
-        link = f" (a link to {target}, which does not exist)" if os.path.islink(path) else ""
-        raise LinexplainError(f"{path} does not exist{link}", "check the path") from None
-    except PermissionError:
-        raise LinexplainError(
-            f"{path}: permission denied", "check the file's permissions, e.g. with ls -l"
-        ) from None
-    except OSError as e:
-        raise LinexplainError(f"cannot read {path}: {e.strerror}", "check the path") from None
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode):
-        os.close(fd)
-        _refuse_special(path, info.st_mode)
-    return os.fdopen(fd, "rb"), info.st_size
-
-
-def _refuse_special(path: str, mode: int) -> None:
-    """Refuse what is not a regular file, naming it (and what a link resolves to)."""
-    target = os.path.realpath(path)
-    via = f" ({target})" if target != os.path.abspath(path) else ""
-    if stat.S_ISDIR(mode):
-        raise LinexplainError(f"{path}{via} is a directory", "give a file")
-    kinds = (
-        (stat.S_ISFIFO, "a FIFO (named pipe)"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISSOCK, "a socket"),
-    )
-    kind = next((name for test, name in kinds if test(mode)), "a special file")
-    raise LinexplainError(
-        f"{path}{via} is {kind}, not a regular file",
-        "save the data to a file first (or pipe text in with -)",
-    )
-
-
 def _check_size(path: str, size: int, limit: int) -> None:
     if size > limit:
         raise LinexplainError(
@@ -412,7 +395,7 @@ def _read_all(file: BinaryIO, size: int, path: str) -> bytes:
 
 def _read_text(path: str, budget: memory.Budget) -> bytes:
     """A text file's bytes: its size checked against the limits before it is read."""
-    file, size = _open(path)
+    file, size = open_regular(path)
     with file:
         _check_size(path, size, MAX_TEXT_BYTES)
         budget.check(size, "its text", path)
@@ -464,7 +447,7 @@ class _Header:
 
 def _load_npy(path: str, dt: np.dtype, budget: memory.Budget) -> np.ndarray:
     """A .npy array, its header checked (against the memory limit too) before the data is read."""
-    file, size = _open(path)
+    file, size = open_regular(path)
     with file:
         _check_size(path, size, MAX_FILE_BYTES)
         try:
@@ -542,7 +525,7 @@ def save_array(path: str, array: np.ndarray) -> None:
         mode = None  # a new file (or an unreachable path, which the open reports)
     if mode is not None and not stat.S_ISREG(mode):
         try:
-            _refuse_special(path, mode)
+            refuse_special(path, mode)
         except LinexplainError as error:
             raise LinexplainError(f"--save {error.message}", hint) from None
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NONBLOCK", 0)
@@ -554,7 +537,7 @@ def save_array(path: str, array: np.ndarray) -> None:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):  # swapped in since the check
             try:
-                _refuse_special(path, mode)
+                refuse_special(path, mode)
             except LinexplainError as error:
                 raise LinexplainError(f"--save {error.message}", hint) from None
         try:

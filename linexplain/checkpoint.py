@@ -11,7 +11,6 @@ import itertools
 import json
 import math
 import os
-import stat
 import struct
 from typing import Any
 
@@ -61,7 +60,7 @@ def load_state(path: str, dtype: str = "float32", max_bytes: int | None = None) 
     if lowered.endswith(".safetensors"):
         return _safetensors(path, size, dtype)
     if lowered.endswith(".npz"):
-        return _npz(path, dtype)
+        return _npz(path, dtype, max_bytes)
     raise LinexplainError(
         f"{path}: unsupported weights file {os.path.splitext(path)[1] or '(no extension)'!r}",
         "give a .safetensors file or an .npz of the state_dict",
@@ -74,13 +73,12 @@ def regular_file(path: str) -> int:
 
 
 def _regular_file(path: str) -> int:
-    try:
-        info = os.stat(os.path.realpath(path))
-    except OSError as error:
-        raise LinexplainError(f"cannot read {path}: {error.strerror}", "check the path") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise LinexplainError(f"{path} is not a regular file", "give a file")
-    return info.st_size
+    """The size of ``path``, a regular file through its links (opened so nothing blocks)."""
+    from .files import open_regular
+
+    file, size = open_regular(path)
+    file.close()
+    return size
 
 
 def read_header(path: str, size: int) -> tuple[dict[str, Any], int]:
@@ -228,17 +226,7 @@ def _safetensors(path: str, size: int, dtype: str) -> dict[str, Any]:
     return out
 
 
-def _npz(path: str, dtype: str) -> dict[str, Any]:
-    import zipfile
+def _npz(path: str, dtype: str, max_bytes: int | None) -> dict[str, Any]:
+    from .arrays import load_npz
 
-    import numpy as np
-
-    if not zipfile.is_zipfile(path):
-        raise LinexplainError(f"{path} is not an .npz archive", "save it with np.savez")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            return {name: np.asarray(npz[name]).astype(dtype) for name in npz.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise LinexplainError(
-            f"{path} is not a readable .npz file: {error}", "save it with np.savez"
-        ) from None
+    return load_npz(path, dtype, max_bytes)

@@ -487,7 +487,7 @@ def test_hostile_files_never_allocate_much(tmp_path: Path) -> None:
 
 
 def test_a_fifo_or_a_directory_is_refused(tmp_path: Path) -> None:
-    assert "not a regular file" in assert_one_line_error(cli("model", str(tmp_path)))
+    assert "is a directory" in assert_one_line_error(cli("model", str(tmp_path)))
     fifo = tmp_path / "model.safetensors"
     os.mkfifo(fifo)
     assert "not a regular file" in assert_one_line_error(cli("model", str(fifo)))
