@@ -491,7 +491,7 @@ def test_a_fifo_or_a_directory_is_refused(tmp_path: Path) -> None:
     fifo = tmp_path / "model.safetensors"
     os.mkfifo(fifo)
     assert "not a regular file" in assert_one_line_error(cli("model", str(fifo)))
-    assert "cannot read" in assert_one_line_error(cli("model", str(tmp_path / "missing")))
+    assert "does not exist" in assert_one_line_error(cli("model", str(tmp_path / "missing")))
 
 
 def test_header_only_a_huge_sparse_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
