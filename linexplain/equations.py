@@ -26,7 +26,7 @@ import sympy
 
 from .elide import hidden_count, shown_indices
 from .errors import LinexplainError
-from .grammar import MAX_SIZE, Shape, as_int, show_value
+from .grammar import MAX_SIZE, Shape, as_int, check_bool, show_value
 from .view import DEFAULT_VIEW, View
 
 FULL_LIMIT = 4096
@@ -231,6 +231,7 @@ def expand(
     """
     in_features = check_size("in_features", in_features)
     out_features = check_size("out_features", out_features)
+    bias, view = check_bool(bias, "bias"), _check_view(view)
     base, keep = view.index_base, view.keep
     _check_printed(out_features, in_features, view)
     rows, cols = shown_indices(out_features, base, keep), shown_indices(in_features, base, keep)
@@ -402,9 +403,15 @@ def grad_forms(
     samples = as_int(samples, "samples")
     if samples < 1:
         raise LinexplainError(
-            f"samples must be a whole number >= 1 (got {samples!r})",
+            f"samples must be a whole number >= 1 (got {show_value(samples)})",
             "it is how many rows the input's leading dims fold into, e.g. 4 for shape (4, 3)",
         )
+    if samples > MAX_SIZE:  # more rows than a tensor holds: its index arithmetic is torch's
+        raise LinexplainError(
+            f"samples {show_value(samples)} is out of range",
+            "torch's tensors hold at most 2**63-1 rows: use a size up to 2**63-1",
+        )
+    bias, view = check_bool(bias, "bias"), _check_view(view)
     keep, base = view.keep, view.index_base
     _check_written(samples, in_features, out_features, view)
     n = Notation(in_features, out_features, view, samples)

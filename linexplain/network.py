@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .counts import DTYPE_BYTES, Product
 from .errors import LinexplainError
-from .grammar import Shape, format_shape
+from .grammar import Shape, check_choice, check_dims, check_shape, format_shape, show_value
 from .layers import (
     ACTIVATIONS,
     Activation,
@@ -79,10 +79,23 @@ class Network:
     layers: tuple[Layer, ...]
 
     def __post_init__(self) -> None:
+        if not isinstance(self.layers, (tuple, list)):
+            raise LinexplainError(
+                f"a network's layers must be a tuple of layers, got {show_value(self.layers)}",
+                "e.g. Network((Linear(3, 2), ReLU()))",
+            )
         if len(self.layers) > MAX_LAYERS:
             raise LinexplainError(
                 f"the network has {len(self.layers):,} layers", f"at most {MAX_LAYERS} are allowed"
             )
+        for index, layer in enumerate(self.layers):
+            # the Activation base itself computes nothing: only its kinds are layers
+            if not isinstance(layer, (Linear, Activation)) or type(layer) is Activation:
+                raise LinexplainError(
+                    f"layer ({index}) of the network is {show_value(layer)}, not a layer",
+                    "give layers of linexplain.layers, e.g. Linear(3, 2), ReLU(), Softmax(dim=-1)",
+                )
+        object.__setattr__(self, "layers", tuple(self.layers))
 
     @classmethod
     def of(cls, specs: tuple[LayerSpec, ...]) -> Network:
@@ -127,10 +140,9 @@ class Network:
         self, input_shape: Shape, dims: dict[str, int] | None = None, dtype: str = "float32"
     ) -> tuple[Step, ...]:
         """Each layer's shapes and counts, the input walked through once."""
-        if dtype not in DTYPE_BYTES:
-            raise LinexplainError(
-                f"unknown dtype {dtype!r}", "use one of " + ", ".join(DTYPE_BYTES)
-            )
+        input_shape = check_shape(input_shape)
+        dims = check_dims(dims, "dims (--dims)")
+        dtype = check_choice(dtype, DTYPE_BYTES, "dtype")
         steps: list[Step] = []
         shape, sizes = input_shape, dict(dims or {})
         for index, layer in enumerate(self.layers):

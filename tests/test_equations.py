@@ -515,7 +515,7 @@ def test_numpy_ints_are_python_ints_in_the_expansion() -> None:
         ({"layer": -1}, "layer must be a whole number >= 0"),
         ({"layer": 2.0}, "layer: 2.0 is not a whole number"),
         ({"max_terms": 1}, "max terms must be at least 2"),
-        ({"max_terms": np.array([4])}, "max terms: array"),
+        ({"max_terms": np.array([4])}, "max terms: ndarray is not a whole number"),
         ({"precision": 18}, "precision 18 is out of range"),
     ],
 )

@@ -12,11 +12,30 @@ import sys
 from typing import TextIO
 
 from ..document import Doc
+from ..errors import LinexplainError
+from ..grammar import check_choice
 from ..terminal import use_rich
+
+FORMATS = ("json", "latex", "markdown", "pretty", "ascii")
+
+
+def _check(doc: object, fmt: object) -> str:
+    """A document to write, and one of FORMATS to write it in."""
+    if not isinstance(doc, Doc):
+        raise LinexplainError(
+            f"a document to write must be a Doc, got {type(doc).__name__}",
+            "write what a command returns, e.g. render(explain.shape(Request(...)), 'pretty')",
+        )
+    return check_choice(fmt, FORMATS, "format")
 
 
 def write(doc: Doc, fmt: str, stream: TextIO | None = None) -> None:
     """Write ``doc`` in ``fmt``: json, latex, markdown, pretty or ascii (rich on a terminal)."""
+    fmt = _check(doc, fmt)
+    if stream is not None and not callable(getattr(stream, "write", None)):
+        raise LinexplainError(
+            f"stream must be a text stream, got {type(stream).__name__}", "e.g. sys.stdout"
+        )
     stream = stream or sys.stdout
     if fmt == "json":
         from .json import write_json
@@ -42,6 +61,7 @@ def write(doc: Doc, fmt: str, stream: TextIO | None = None) -> None:
 
 def render(doc: Doc, fmt: str = "pretty") -> str:
     """``doc`` written in ``fmt`` as a string (plain text, never terminal styles)."""
+    fmt = _check(doc, fmt)
     if fmt == "pretty":
         from .text import plain
 
