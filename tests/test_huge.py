@@ -41,22 +41,22 @@ def test_run_refuses_memory_before_allocating() -> None:
     line = assert_one_line_error(cli("run", "--in", "65536", "--out", "65536", "-s", "65536,65536"))
     assert "this pass needs" in line and "bytes" in line and "--max-memory" in line
     assert_one_line_error(cli("run", "--in", "1000", "--out", "1000", "--max-memory", "1MB"))
-    ok = cli("run", "--in", "1000", "--out", "10", "-s", "2,1000", "--max-memory", "1MB", "--json")
+    ok = cli("run", "--in", "1000", "--out", "10", "-s", "2,1000", "--max-memory", "2MB", "--json")
     assert ok.exit_code == 0
 
 
 def test_the_limit_is_exact_and_grad_counts_the_gradients() -> None:
-    """nn.Linear(3, 2) on a (4, 3) float32 input: weight and bias 32 bytes, x 48, y 32."""
+    """nn.Linear(3, 2) on a (4, 3) float32 input: weight and bias 32 bytes, x 48, y 32, and
+    the same 28 numbers as Python floats for the report (6,272 bytes)."""
     layer = ["--in", "3", "--out", "2"]
-    assert cli("run", *layer, "--max-memory", "112").exit_code == 0
-    line = assert_one_line_error(cli("run", *layer, "--max-memory", "111"))
-    assert (
-        "needs 112 bytes (weight, bias, input and output in float32), over the limit of 111" in line
-    )
-    assert cli("grad", *layer, "--max-memory", "224").exit_code == 0
-    line = assert_one_line_error(cli("grad", *layer, "--max-memory", "223"))
-    assert "needs 224 bytes (weight, bias, input and output and their gradients" in line
-    assert "over the limit of 223" in line
+    assert cli("run", *layer, "--max-memory", "6384").exit_code == 0
+    line = assert_one_line_error(cli("run", *layer, "--max-memory", "6383"))
+    assert "needs 6,384 bytes (weight, bias, input and output in float32: 112;" in line
+    assert "over the limit of 6,383" in line
+    assert cli("grad", *layer, "--max-memory", "12768").exit_code == 0
+    line = assert_one_line_error(cli("grad", *layer, "--max-memory", "12767"))
+    assert "needs 12,768 bytes (weight, bias, input and output and their gradients" in line
+    assert "over the limit of 12,767" in line
 
 
 def test_expand_big_layers_stay_small_and_full_is_refused() -> None:

@@ -226,7 +226,7 @@ def test_object_npy_is_refused(tmp_path: Path) -> None:
 def test_memory_is_checked_before_allocating() -> None:
     result = invoke("--in", "100000", "--out", "100000", "-s", "100000,100000")
     assert result.exit_code == 2
-    assert "this pass needs 120,000,400,000 bytes" in result.stderr
+    assert "weight, bias, input and output in float32: 120,000,400,000" in result.stderr
 
 
 def test_live_torch_snippet_gives_the_same_numbers(torch) -> None:
