@@ -1,4 +1,5 @@
-"""Cost of ``linexplain.equations`` and its writers: the sympy import, elided big layers, and ``full=True``.
+"""Cost of ``linexplain.equations`` and its writers: the sympy import, elided big layers, and
+``full=True``.
 
 Each case builds the expansion and renders every form in every style plus the JSON, which is
 all the ``expand`` command can ask for. Goals: an elided 4096 x 4096 layer answers right after
@@ -93,6 +94,7 @@ def main() -> None:
         rng.standard_normal(4096, dtype=np.float32),
     )
     took, _ = seconds(lambda: expand_numbers(weight, bias, x), runs)
+
     def with_text() -> object:
         numbers = expand_numbers(weight, bias, x)
         return math_lines(block_math(numbers.block, numbers.notation, 4, numbers), "text")

@@ -51,55 +51,59 @@ def best(work, rounds: int = ROUNDS) -> float:
 
 def main() -> int:
     torch.set_num_threads(2)
-    missed = False
     print(f"{'network':<18} {'pass':<9} {'ours ms':>9} {'torch ms':>9} {'ratio':>7}")
-    for name, spec, shape in NETWORKS:
-        network = Network.of(parse_net(spec))
-        torch.manual_seed(0)
-        model = torch.nn.Sequential(*(eval_layer(layer) for layer in network.layers)).eval()
-        params = [
-            (m.weight.detach().numpy(), m.bias.detach().numpy())
-            if isinstance(m, torch.nn.Linear)
-            else (None, None)
-            for m in model
-        ]
-        x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
-        tx = torch.from_numpy(x)
-        outputs = forward_layers(network, params, x)
-        g = np.ones_like(outputs[-1])
-        tg = torch.from_numpy(g)
+    missed = [measure(name, spec, shape) for name, spec, shape in NETWORKS]
+    return 1 if any(missed) else 0
 
-        def ours_forward() -> None:
-            forward_layers(network, params, x)
 
-        def torch_forward() -> None:
-            with torch.inference_mode():
-                model(tx)
+def measure(name: str, spec: str, shape: tuple[int, ...]) -> bool:
+    """Print one network's ratios; whether a goal was missed."""
+    network = Network.of(parse_net(spec))
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(*(eval_layer(layer) for layer in network.layers)).eval()
+    params = [
+        (m.weight.detach().numpy(), m.bias.detach().numpy())
+        if isinstance(m, torch.nn.Linear)
+        else (None, None)
+        for m in model
+    ]
+    x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
+    tx = torch.from_numpy(x)
+    outputs = forward_layers(network, params, x)
+    g = np.ones_like(outputs[-1])
+    tg = torch.from_numpy(g)
+    txg = tx.clone().requires_grad_()
+    y = model(txg)
 
-        def ours_backward() -> None:
-            backward_layers(network, params, x, outputs, g)
+    def ours_forward() -> None:
+        forward_layers(network, params, x)
 
-        txg = tx.clone().requires_grad_()
-        y = model(txg)
+    def torch_forward() -> None:
+        with torch.inference_mode():
+            model(tx)
 
-        def torch_backward() -> None:
-            model.zero_grad(set_to_none=True)
-            txg.grad = None
-            y.backward(tg, retain_graph=True)
+    def ours_backward() -> None:
+        backward_layers(network, params, x, outputs, g)
 
-        for label, ours, theirs in (
-            ("forward", ours_forward, torch_forward),
-            ("backward", ours_backward, torch_backward),
-        ):
-            ours(), theirs()  # warm up
-            a, b = [], []
-            for _ in range(3):
-                a.append(best(ours, 2))
-                b.append(best(theirs, 2))
-            ratio = min(a) / min(b)
-            missed |= ratio > GOALS[label]
-            print(f"{name:<18} {label:<9} {min(a) * 1e3:9.2f} {min(b) * 1e3:9.2f} {ratio:7.2f}")
-    return 1 if missed else 0
+    def torch_backward() -> None:
+        model.zero_grad(set_to_none=True)
+        txg.grad = None
+        y.backward(tg, retain_graph=True)
+
+    missed = False
+    for label, ours, theirs in (
+        ("forward", ours_forward, torch_forward),
+        ("backward", ours_backward, torch_backward),
+    ):
+        ours(), theirs()  # warm up
+        a, b = [], []
+        for _ in range(3):
+            a.append(best(ours, 2))
+            b.append(best(theirs, 2))
+        ratio = min(a) / min(b)
+        missed |= ratio > GOALS[label]
+        print(f"{name:<18} {label:<9} {min(a) * 1e3:9.2f} {min(b) * 1e3:9.2f} {ratio:7.2f}")
+    return missed
 
 
 def eval_layer(layer: object) -> torch.nn.Module:
