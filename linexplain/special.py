@@ -666,11 +666,6 @@ def tanh_backward(y: Any, grad: Any) -> Array:
 # --- ReLU, LeakyReLU -----------------------------------------------------------------------
 
 
-def _relu(out: Array, x: Array) -> None:
-    np.copyto(out, x)
-    np.copyto(out, 0, where=x < 0)  # not max(x, 0): −0 and NaN pass through, as in torch
-
-
 def _relu_backward(out: Array, v: Array, g: Array) -> None:
     np.copyto(out, g)
     np.copyto(out, 0, where=v <= 0)
@@ -678,7 +673,10 @@ def _relu_backward(out: Array, v: Array, g: Array) -> None:
 
 def relu(x: Any) -> Array:
     """torch.relu: 0 where x < 0, else x (so −0 and NaN pass through, as in torch)."""
-    return _map(_relu, _float_array(x))
+    a = _float_array(x)
+    # maximum(0, x) gives its second argument on a tie (−0 stays −0) and passes NaN: torch's
+    # results bit for bit, in one vectorised pass (no chunks: nothing to gain for one op).
+    return np.maximum(a.dtype.type(0), a)
 
 
 def relu_backward(x_or_y: Any, grad: Any) -> Array:
