@@ -13,16 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .counts import DTYPE_BYTES, Product
 from .errors import LinexplainError
 from .grammar import Shape, check_choice, check_dims, check_shape, format_shape, show_value
-from .layers import (
-    ACTIVATIONS,
-    Activation,
-    Flatten,
-    Layer,
-    Linear,
-    ShapeReport,
-    Softmax,
-    implicit_softmax_dim,
-)
+from .layers import Layer, Linear, ShapeReport
 
 if TYPE_CHECKING:
     from .netspec import LayerSpec
@@ -90,7 +81,7 @@ class Network:
             )
         for index, layer in enumerate(self.layers):
             # the Activation base itself computes nothing: only its kinds are layers
-            if not isinstance(layer, (Linear, Activation)) or type(layer) is Activation:
+            if not isinstance(layer, Linear) and not _is_activation(layer):
                 raise LinexplainError(
                     f"layer ({index}) of the network is {show_value(layer)}, not a layer",
                     "give layers of linexplain.layers, e.g. Linear(3, 2), ReLU(), Softmax(dim=-1)",
@@ -106,6 +97,8 @@ class Network:
             if spec.kind == "Linear":
                 layers.append(Linear(args["in_features"], args["out_features"], args["bias"]))
             else:
+                from .activations import ACTIVATIONS
+
                 layers.append(ACTIVATIONS[spec.kind](**args))
         return cls(tuple(layers))
 
@@ -191,12 +184,20 @@ def _misfit(
     )
 
 
+def _is_activation(layer: object) -> bool:
+    """Whether ``layer`` is one of the kinds without parameters (not their base class)."""
+    from .activations import Activation
+
+    return isinstance(layer, Activation) and type(layer) is not Activation
+
+
 def _step(index: int, layer: Layer, shape: Shape, dims: dict[str, int], dtype: str) -> Step:
     """One layer's walk."""
     if isinstance(layer, Linear):
         report = layer.walk(shape, dims, dtype)
         return Step(index, layer, report.input_shape, report.output_shape, report, report.rows)
-    assert isinstance(layer, Activation)
+    from .activations import Flatten, Softmax, implicit_softmax_dim
+
     if not shape:
         raise LinexplainError(
             f"{layer.module} needs an input with at least one dim", "give an input shape"

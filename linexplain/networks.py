@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from .activations import Activation, Dropout, Flatten, Softmax
 from .counts import DTYPE_BYTES, Product
 from .document import Code, Doc, Eq, Lines, Math, Notes, Section, Sym, Table, Tensor
 from .document import Text as Prose
 from .document import text as t
 from .grammar import Shape, format_shape
-from .layers import Activation, Dropout, Flatten, Linear, Softmax
+from .layers import Linear
 from .network import Network, Step
 from .pieces import (
     LOSS_WORDS,

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .activations import Dropout
 from .core import Linear as LinearModule
 from .errors import LinexplainError
 from .grammar import (
@@ -36,7 +37,6 @@ from .grammar import (
     show_value,
 )
 from .layers import (
-    Dropout,
     Linear,
     ShapeReport,
     check_features,

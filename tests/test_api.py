@@ -29,9 +29,9 @@ from hypothesis.extra import numpy as hnp
 import linexplain
 from linexplain import explain as commands
 from linexplain import session
+from linexplain.activations import ReLU
 from linexplain.errors import LinexplainError
 from linexplain.layers import Linear as LinearKind
-from linexplain.layers import ReLU
 
 
 class Opaque:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import sys
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import LinexplainError
-from ..layers import Linear
-from ..request import Request
 from ..terminal import use_rich
 from .options import UPSTREAMS
+
+if TYPE_CHECKING:  # imported when a command runs: TAB completion needs neither
+    from ..request import Request
 
 
 def _value(option: Any) -> Any:
@@ -87,6 +88,8 @@ def build(piped: str = "ascii", **options: Any) -> tuple[Request, str]:
         o["one_layer_state"], key_notes = _key_state(o, network, dtype)
     if network is not None and network.is_one_linear:  # a single Linear: as --in/--out
         layer = network.layers[0]
+        from ..layers import Linear
+
         assert isinstance(layer, Linear)
         in_features, out_features = layer.in_features, layer.out_features
         o["bias"] = layer.bias
@@ -104,6 +107,8 @@ def build(piped: str = "ascii", **options: Any) -> tuple[Request, str]:
     if upstream not in UPSTREAMS:
         arrays["upstream"], more = _upstream(upstream, dtype, o.get("max_memory"), arrays)
         notes += more
+    from ..request import Request
+
     request = Request(
         in_features=in_features,
         out_features=out_features,
@@ -285,6 +290,8 @@ def _model_request(o: dict[str, Any], piped: str) -> tuple[Request, str]:
     linear = _patterns(o.get("linear"), "--linear")
     layers = _patterns(o.get("layer"), "--layer")
     shape = o.get("input_shape")
+    from ..request import Request
+
     request = Request(
         input_shape=None if shape is None else parse_shape(shape),
         dims=parse_bindings(o.get("dims", "")),
