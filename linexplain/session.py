@@ -496,24 +496,7 @@ def finite_difference_check(
             f"finite_difference_check needs gradients, got {type(grads).__name__}",
             "e.g. finite_difference_check(backward(forward(3, 2)))",
         )
-    real = isinstance(eps, numbers.Real) and not isinstance(eps, (bool, np.bool_))
-    if not (real and 0 < eps < 1e300):  # a float step (a huge int would not convert)
-        raise LinexplainError(
-            f"eps must be a positive number (got {show_value(eps)})", "the default is 1e-3"
-        )
-    max_entries = as_int(max_entries, "max_entries")
-    if max_entries < 1:
-        raise LinexplainError(
-            f"max_entries must be a whole number >= 1 (got {show_value(max_entries)})",
-            f"the default is {FD_ENTRIES}",
-        )
-    seed = as_int(seed, "seed")
-    if seed < 0:
-        raise LinexplainError(
-            f"seed must be a whole number >= 0 (got {show_value(seed)})",
-            "it picks the entries to check, e.g. seed=0",
-        )
-    eps = float(eps)
+    eps, max_entries, seed = _check_nudges(eps, max_entries, seed, FD_ENTRIES)
     run = grads.run
     f64 = np.float64
     weight = run.layer.weight.astype(f64)
