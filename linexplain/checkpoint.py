@@ -51,7 +51,7 @@ def load_state(path: str, dtype: str = "float32", max_bytes: int | None = None) 
     """Every tensor of a state_dict file, as arrays of ``dtype``, by name (``0.weight``, …)."""
     lowered = path.lower()
     refuse_pickle(path)
-    size = _regular_file(path)
+    size = regular_file(path)
     if max_bytes is not None and size > max_bytes:
         raise LinexplainError(
             f"{path} is {size:,} bytes, over the limit of {max_bytes:,}",
@@ -68,11 +68,6 @@ def load_state(path: str, dtype: str = "float32", max_bytes: int | None = None) 
 
 
 def regular_file(path: str) -> int:
-    """The size of ``path``, a regular file (through links); anything else is refused."""
-    return _regular_file(path)
-
-
-def _regular_file(path: str) -> int:
     """The size of ``path``, a regular file through its links (opened so nothing blocks)."""
     from .files import open_regular
 

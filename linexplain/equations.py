@@ -18,7 +18,7 @@ JSON syntax; :class:`Notation` records how each symbol is made, and each printer
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -26,7 +26,7 @@ import sympy
 
 from .elide import hidden_count, shown_indices
 from .errors import LinexplainError
-from .grammar import MAX_SIZE, Shape, as_int, check_bool, show_value
+from .grammar import MAX_SIZE, as_int, check_bool, show_value
 from .view import DEFAULT_VIEW, View
 
 FULL_LIMIT = 4096
@@ -578,12 +578,7 @@ def _check_arrays(weight: Any, bias: Any, x: Any) -> tuple[int, int]:
     return int(out), int(in_)
 
 
-def batch_rows(input_shape: Shape | None) -> tuple[Any, ...]:
-    """The dims whose product is the number of sample rows (the leading dims)."""
-    return ("batch",) if input_shape is None else tuple(input_shape[:-1])
-
-
-__all__: Sequence[str] = (
+__all__ = (
     "FULL_LIMIT",
     "Block",
     "Expansion",

@@ -34,6 +34,7 @@ from .pieces import (
     pytorch_math,
     resizable,
     scalar_math,
+    seed_words,
 )
 from .readable import count, nbytes
 from .request import Request
@@ -332,14 +333,6 @@ def numbers_math(run: Forward, view: View, written: NumericExpansion) -> Math:
     return resizable(math, view, rebuild)
 
 
-def _seed_words(run: Forward, draws_upstream: bool = False) -> str:
-    """The seed, unless no number shown comes from it (weights and input given, and G not
-    drawn from it: ``grad --upstream seed`` draws G from the seed even then)."""
-    if run.seed_used or draws_upstream:
-        return f"seed {run.seed}"
-    return "no seed used (weights and input given)"
-
-
 def run_sections(run: Forward, view: View, written: NumericExpansion | None) -> list[Section]:
     """W, b, x, y as tables, sample 0 written out, and the PyTorch code."""
     layer, x, y, p, keep = run.layer, run.x, run.y, view.precision, view.max_terms
@@ -411,7 +404,7 @@ def run_doc(run: Forward, view: View, show_steps: bool = False) -> Doc:
     return Doc(
         t(
             f"nn.Linear(in_features={layer.in_features}, out_features={layer.out_features}, "
-            f"bias={layer.bias is not None})  {_seed_words(run)}, {run.dtype}"
+            f"bias={layer.bias is not None})  {seed_words(run)}, {run.dtype}"
         ),
         t(_run_summary(run)),
         run_sections(run, view, written),
@@ -567,7 +560,7 @@ def grad_doc(
         t(
             f"Gradients of nn.Linear(in_features={layer.in_features}, "
             f"out_features={layer.out_features}, bias={layer.bias is not None})  "
-            f"{_seed_words(run, grads.source == 'seed')}, {run.dtype}"
+            f"{seed_words(run, grads.source == 'seed')}, {run.dtype}"
         ),
         t(loss),
         sections,
@@ -601,7 +594,7 @@ def explain_doc(report: ShapeReport, expansion: Expansion, run: Forward, view: V
             *shape.sections,
             part(2, t("What every output is made of (written out by sympy)")),
             *expand_sections(expansion, "all", r.input_shape),
-            part(3, t(f"Real numbers: {_seed_words(run)}, {summary}")),
+            part(3, t(f"Real numbers: {seed_words(run)}, {summary}")),
             *run_sections(run, view, written),
         ],
         {

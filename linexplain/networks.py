@@ -27,6 +27,7 @@ from .pieces import (
     pytorch_math,
     resizable,
     scalar_math,
+    seed_words,
 )
 from .readable import count, nbytes
 from .view import View
@@ -50,11 +51,6 @@ def numbers(network: Network, view: View) -> list[int]:
 
 def _shape(shape: Shape) -> str:
     return format_shape(shape).replace("'", "")
-
-
-def _short(step: Step) -> str:
-    """A row's label: ``(0) Linear(in_features=784, out_features=256, bias=True)``."""
-    return f"({step.index}) {step.layer.module}"
 
 
 # --- shape -----------------------------------------------------------------------------------
@@ -344,15 +340,11 @@ def _sample_sections(trace: Trace, view: View) -> list[Section]:
     return out
 
 
-def _seed_words(trace: Trace) -> str:
-    return f"seed {trace.seed}" if trace.seed_used else "no seed used (weights and input given)"
-
-
 def run_doc(trace: Trace, view: View, show_steps: bool = False) -> Doc:
     """``run --net``."""
     return Doc(
         t(
-            f"nn.Sequential of {len(trace.network.layers)} layers  {_seed_words(trace)}, "
+            f"nn.Sequential of {len(trace.network.layers)} layers  {seed_words(trace)}, "
             f"{trace.dtype}"
         ),
         t(f"x {format_shape(trace.x.shape)} → y {format_shape(trace.y.shape)}"),
@@ -489,7 +481,7 @@ def explain_doc(network: Network, steps: tuple[Step, ...], trace: Trace, view: V
             *shape.sections,
             part(2, "What every layer computes (written out by sympy)"),
             *expand_sections(network, steps, view),
-            part(3, f"Real numbers: {_seed_words(trace)}, {trace.dtype}"),
+            part(3, f"Real numbers: {seed_words(trace)}, {trace.dtype}"),
             *run.sections,
         ],
         {"shape": shape.data, "run": run.data},

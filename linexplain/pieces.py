@@ -140,3 +140,11 @@ def check_table(error: float, entries: int = 32) -> Table:
             )
         ]
     )
+
+
+def seed_words(run: Any, draws_upstream: bool = False) -> str:
+    """The seed of a pass (a layer's or a network's), unless no number shown comes from it
+    (weights and input given, and G not drawn from it: ``--upstream seed`` draws from it)."""
+    if run.seed_used or draws_upstream:
+        return f"seed {run.seed}"
+    return "no seed used (weights and input given)"
