@@ -23,7 +23,7 @@ import time
 t = time.perf_counter()
 from linexplain.equations import expand
 imported = time.perf_counter()
-from linexplain.explain import expand_doc
+from linexplain.lessons import expand_doc
 from linexplain.output import render
 render(expand_doc(expand(4096, 4096)))
 print(imported - t, time.perf_counter() - imported)
@@ -39,7 +39,7 @@ def cold_seconds() -> tuple[float, float]:
 
 def everything(expansion, input_shape=None) -> int:
     """Write the document in every format, and its JSON; the number of characters made."""
-    from linexplain.explain import expand_doc
+    from linexplain.lessons import expand_doc
     from linexplain.output import render
 
     doc = expand_doc(expansion, input_shape=input_shape)
@@ -70,7 +70,7 @@ def main() -> None:
     import numpy as np
 
     from linexplain.equations import expand, expand_numbers
-    from linexplain.explain import block_math
+    from linexplain.lessons import block_math
     from linexplain.output.text import math_lines
     from linexplain.view import View
 

@@ -5,7 +5,7 @@ sympy load only when a name that needs them is used)::
 
     from linexplain import explain_shape, parse_shape, expand, Linear, linear, forward
 
-Each command is also a function of :mod:`linexplain.explain` from a :class:`Request` to a
+Each command is also a function of :mod:`linexplain.lessons` from a :class:`Request` to a
 document, which :func:`render` writes in any format.
 """
 

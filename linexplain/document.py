@@ -112,7 +112,87 @@ class Math:
     resize: Callable[[int], Math] | None = field(default=None, repr=False, compare=False)
 
 
-Block = Union[Table, Tensor, Lines, Notes, Code, Math]  # noqa: UP007
+DENSE, EACH, ALL, RESHAPE = "dense", "each", "all", "reshape"  # how a layer wires its neurons
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the figure: the features of one sample (a tensor's last dim) as neurons.
+
+    ``letter`` and ``layer`` name them (x_j, z_i^(l), a_i^(l)); ``shown`` are the indices drawn,
+    in the figure's index base, with None where a gap hides ``hidden`` of them; ``bias`` puts
+    b_i at each neuron, ``bias_values`` its numbers (one per shown index, None at the gap).
+    """
+
+    letter: str
+    layer: int | None
+    size: int
+    shown: tuple[int | None, ...]
+    bias: bool = False
+    bias_values: tuple[float | None, ...] | None = None
+
+    @property
+    def hidden(self) -> int:
+        """How many neurons the gap hides (0: every one is drawn)."""
+        from .elide import hidden_count
+
+        return hidden_count(list(self.shown))
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """What joins two columns, named as PyTorch names the layer (``Linear(784 → 256)``, ``ReLU``).
+
+    ``kind``: DENSE (a Linear: every input to every output, a weight w_ij on each wire), EACH
+    (input i to output i: an elementwise activation, Dropout, Identity, Flatten) or ALL
+    (Softmax: every output depends on every input, no weights) or RESHAPE (a Flatten that
+    changes how many features one sample has: no wires). ``weights[r][c]`` is the weight
+    joining the r-th shown output to the c-th shown input (None at a gap), given only with
+    numbers; ``scale`` is the largest |w| of the whole layer, for shading by magnitude.
+    ``index`` is the layer's position in the nn.Sequential (None for a lone Linear).
+    """
+
+    kind: str
+    name: str
+    index: int | None = None
+    weights: tuple[tuple[float | None, ...] | None, ...] | None = None
+    scale: float = 0.0
+
+
+@dataclass
+class Figure:
+    """The post's figure: columns of neurons, each joined to the next by a layer.
+
+    ``columns[k]`` → ``layers[k]`` → ``columns[k + 1]``. ``index_base`` is 1 (w_11 first) or 0;
+    ``precision`` the decimals of weights written on wires; ``keep`` how many neurons a column
+    shows before its middle is elided, and ``resize(keep)`` the same figure showing fewer (a
+    writer with little room draws less). ``title`` names it (layers as PyTorch names them) and
+    ``description`` says in a sentence what it shows (an SVG's <desc>, a page's alt text).
+    """
+
+    columns: list[Column]
+    layers: list[Wiring]
+    title: str = ""
+    description: str = ""
+    index_base: int = 1
+    precision: int = 4
+    keep: int | None = None
+    resize: Callable[[int], Figure] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def numeric(self) -> bool:
+        """Whether the wires carry real weights."""
+        return any(layer.weights is not None for layer in self.layers)
+
+    def wires(self, k: int) -> int:
+        """How many wires layer ``k`` has in the real network (drawn or hidden)."""
+        kind, before, after = self.layers[k].kind, self.columns[k].size, self.columns[k + 1].size
+        if kind == RESHAPE:
+            return 0
+        return before * after if kind in (DENSE, ALL) else after
+
+
+Block = Union[Table, Tensor, Lines, Notes, Code, Math, Figure]  # noqa: UP007
 
 
 @dataclass

@@ -115,6 +115,18 @@ class Network:
     def params(self) -> int:
         return sum(layer.params for layer in self.linears)
 
+    def numbers(self, first: int | None = None) -> list[int]:
+        """Each layer's number l in the post's notation: a Linear starts a new one, an
+        activation shares the Linear's before it (a^(l) = f(z^(l))). The first Linear is
+        ``first``, or 2 as in the post (the input is layer 1), as ``--layer`` numbers a single
+        Linear."""
+        out, current = [], 1 if first is None else first - 1
+        for layer in self.layers:
+            if isinstance(layer, Linear):
+                current += 1
+            out.append(current)
+        return out
+
     @property
     def module(self) -> str:
         """The network as ``print(model)`` shows an ``nn.Sequential``."""

@@ -2,7 +2,7 @@
 
 The input layer is layer 1 (``--layer`` sets the first number), so the first Linear is W^(2):
 z^(l) = W^(l) a^(l-1) + b^(l), and an activation after it gives a^(l) = f(z^(l)). A single
-``nn.Linear`` is explained by :mod:`linexplain.explain` as it always was.
+``nn.Linear`` is explained by :mod:`linexplain.lessons` as it always was.
 """
 
 from __future__ import annotations
@@ -37,16 +37,8 @@ if TYPE_CHECKING:
 
 
 def numbers(network: Network, view: View) -> list[int]:
-    """Each layer's number l in the post's notation: a Linear starts a new one, an activation
-    shares the Linear's before it (a^(l) = f(z^(l))). The first Linear is ``view.layer``, or 2
-    as in the post (the input is layer 1), as ``--layer`` numbers a single Linear."""
-    first = 1 if view.layer is None else view.layer - 1
-    out, current = [], first
-    for layer in network.layers:
-        if isinstance(layer, Linear):
-            current += 1
-        out.append(current)
-    return out
+    """Each layer's number l in the post's notation (see :meth:`Network.numbers`)."""
+    return network.numbers(view.layer)
 
 
 def _shape(shape: Shape) -> str:

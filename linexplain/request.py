@@ -1,7 +1,7 @@
 """A request: everything one command was asked, checked once, in the library's own types.
 
 The command line builds one from its options (``linexplain.cli.request``); the commands in
-:mod:`linexplain.explain` take it. Sizes come in ``nn.Linear``'s order, in_features first.
+:mod:`linexplain.lessons` take it. Sizes come in ``nn.Linear``'s order, in_features first.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import linexplain
-from linexplain import explain as commands
+from linexplain import lessons as commands
 from linexplain import session
 from linexplain.activations import ReLU
 from linexplain.errors import LinexplainError

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sympy.parsing.sympy_parser import parse_expr
 
-from linexplain import explain
+from linexplain import lessons as explain
 from linexplain.document import Eq, Math
 from linexplain.equations import (
     FULL_LIMIT,
@@ -27,7 +27,7 @@ from linexplain.equations import (
     expand_numbers,
 )
 from linexplain.errors import LinexplainError
-from linexplain.explain import block_math, expand_doc, expand_sections, expansion_data
+from linexplain.lessons import block_math, expand_doc, expand_sections, expansion_data
 from linexplain.output import render
 from linexplain.output.json import resolve
 from linexplain.output.latex import math_latex, row_latex

@@ -23,13 +23,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sympy.parsing.sympy_parser import parse_expr
 
-from linexplain import explain
+from linexplain import lessons as explain
 from linexplain.core import Linear
 from linexplain.counts import Product
 from linexplain.document import Math, Rendered
 from linexplain.equations import Block, GradForms, expand, grad_forms
 from linexplain.errors import LinexplainError
-from linexplain.explain import block_math, grad_formula_sections, grad_lines
+from linexplain.lessons import block_math, grad_formula_sections, grad_lines
 from linexplain.layers import GradShapes, explain_shape
 from linexplain.output.json import resolve
 from linexplain.output.text import math_lines, prose
@@ -388,7 +388,7 @@ def test_grad_lines() -> None:
 def test_grad_shapes_and_lines_load_neither_numpy_nor_sympy() -> None:
     code = (
         "import sys; from linexplain.layers import GradShapes, explain_shape; "
-        "from linexplain.explain import grad_lines; from linexplain.output.text import prose; "
+        "from linexplain.lessons import grad_lines; from linexplain.output.text import prose; "
         "r = explain_shape((4, 3), 3, 2); GradShapes(r).as_dict(); "
         "[prose(line, 'text') for line in grad_lines(r)]; "
         "print(sorted({'numpy', 'sympy'} & set(sys.modules)))"

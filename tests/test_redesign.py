@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from helpers import ROOT, assert_one_line_error, cli
 
-from linexplain import Request, View, explain, render
+from linexplain import Request, View, render
+from linexplain import lessons as explain
 from linexplain.output.latex import latex
 from linexplain.output.markdown import markdown
 
@@ -68,9 +69,9 @@ def test_the_import_graph_goes_one_way() -> None:
     [
         ("linexplain.elide", "linexplain.equations"),
         ("linexplain.grammar", "linexplain.layers"),
-        ("linexplain.layers", "linexplain.explain"),
+        ("linexplain.layers", "linexplain.lessons"),
         ("linexplain.document", "linexplain.output.text"),
-        ("linexplain.explain", "linexplain.cli.app"),
+        ("linexplain.lessons", "linexplain.cli.app"),
     ],
 )
 def test_lower_layers_never_import_higher_ones(low: str, high: str) -> None:

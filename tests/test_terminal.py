@@ -6,7 +6,8 @@ import io
 
 import pytest
 
-from linexplain import Request, View, explain
+from linexplain import Request, View
+from linexplain import lessons as explain
 from linexplain.output.terminal import NO_WRAP, fitted, write_rich
 from linexplain.output.text import doc_lines, plain
 

@@ -1,7 +1,7 @@
 """The command line: thin Typer commands over the library.
 
 Each command builds a request from its options (:mod:`linexplain.cli.request`), asks the library
-for a document (:mod:`linexplain.explain`) and writes it (:mod:`linexplain.output`). numpy and
+for a document (:mod:`linexplain.lessons`) and writes it (:mod:`linexplain.output`). numpy and
 sympy are imported only by the commands that need them, so ``shape``, ``--help`` and TAB
 completion start fast.
 """
@@ -207,10 +207,10 @@ app = typer.Typer(
 def _explained(command: str, options: dict[str, Any], piped: str = "ascii") -> tuple["Doc", str]:
     """The document ``command`` makes of its options, and the format to write it in (``piped``
     when the output is not a terminal). The library loads here, not at start-up."""
-    from .. import explain
+    from .. import lessons
 
     request, fmt = build(piped=piped, **options)
-    return getattr(explain, command)(request), fmt
+    return getattr(lessons, command)(request), fmt
 
 
 def _write(doc: "Doc", fmt: str) -> None:

@@ -1,0 +1,184 @@
+"""The post's figure as a :class:`~linexplain.document.Figure`: every input wired to every output.
+
+A network's walk gives the columns (one sample's features, the last dim, before and after each
+layer) and the wiring between them; big columns are elided by the one rule of
+:mod:`linexplain.elide`, so a 4096 × 4096 layer costs what an 8 × 8 one does. With numbers (the
+seeded init or given weights) each drawn wire carries its weight. This module imports neither
+numpy nor sympy: weights arrive as arrays and leave as Python floats.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .document import ALL, DENSE, EACH, RESHAPE, Column, Figure, Wiring
+from .elide import shown_indices
+from .errors import LinexplainError
+from .grammar import Shape, format_shape
+from .layers import Linear
+from .network import Network, Step
+from .view import View
+
+
+def _width(step: Step, shape: Shape, what: str) -> int:
+    """The last dim of ``shape`` as a number of neurons."""
+    if not shape:
+        raise LinexplainError(
+            f"{what} has no dims, so it has no neurons to draw", "give an input with a last dim"
+        )
+    last = shape[-1]
+    size = step.sizes.get(last, last) if isinstance(last, str) else last
+    if isinstance(size, str):
+        raise LinexplainError(
+            f"{what}'s last dim {size!r} is a name, so its neurons cannot be counted",
+            f"give its size, e.g. --dims {size}=4",
+        )
+    return size
+
+
+def layer_name(layer: Any) -> str:
+    """A layer as the figure labels it: ``Linear(784 → 256)``, ``ReLU``, ``Softmax(dim=-1)``."""
+    if isinstance(layer, Linear):
+        bias = "" if layer.bias else ", bias=False"
+        return f"Linear({layer.in_features} → {layer.out_features}{bias})"
+    return layer.name if not layer.arguments else layer.module
+
+
+def _kind(layer: Any, before: int, after: int) -> str:
+    from .activations import Flatten, Softmax
+
+    if isinstance(layer, Linear):
+        return DENSE
+    if isinstance(layer, Softmax):
+        return ALL
+    if isinstance(layer, Flatten) and before != after:
+        return RESHAPE
+    return EACH
+
+
+def figure(
+    network: Network,
+    steps: tuple[Step, ...],
+    view: View,
+    params: Any = None,
+) -> Figure:
+    """The figure of ``network`` as walked in ``steps``; ``params`` (each layer's weight and
+    bias arrays, None for a layer without) puts real weights on the wires.
+
+    A lone Linear names its input x_j and its outputs z_i (with the view's (l)); in a network,
+    a Linear's outputs are z^(l) and an activation's a^(l), l numbered as ``expand --net`` does.
+    """
+    base, keep = view.index_base, view.keep
+    lone = network.is_one_linear
+    numbers = [view.layer] if lone else network.numbers(view.layer)
+
+    def column(letter: str, layer: int | None, size: int, bias: Any = None) -> Column:
+        shown = tuple(shown_indices(size, base, keep))
+        values = None
+        if bias is not None:
+            values = tuple(None if k is None else float(bias[k - base]) for k in shown)
+        return Column(
+            letter, layer, size, shown, bias=bias is not None or False, bias_values=values
+        )
+
+    first = steps[0]
+    columns = [column("x", None, _width(first, first.input_shape, "the input"))]
+    layers: list[Wiring] = []
+    for k, step in enumerate(steps):
+        layer = step.layer
+        size = _width(step, step.output_shape, f"the output of ({step.index}) {layer.module}")
+        kind = _kind(layer, columns[-1].size, size)
+        weight, bias = params[k] if params is not None else (None, None)
+        if isinstance(layer, Linear):
+            out = column("z", numbers[k], size, bias)
+            if bias is None and layer.bias:
+                out = Column("z", numbers[k], size, out.shown, bias=True)
+        else:
+            out = column("a", numbers[k], size)
+        weights, scale = None, 0.0
+        if weight is not None and weight.size:
+            before = columns[-1]
+            weights = tuple(
+                None
+                if i is None
+                else tuple(
+                    None if j is None else float(weight[i - base, j - base]) for j in before.shown
+                )
+                for i in out.shown
+            )
+            scale = float(abs(weight).max())
+        layers.append(Wiring(kind, layer_name(layer), None if lone else step.index, weights, scale))
+        columns.append(out)
+
+    def resize(smaller: int) -> Figure:
+        from dataclasses import replace
+
+        return figure(network, steps, replace(view, max_terms=smaller, full=False), params)
+
+    title = " → ".join(w.name for w in layers)
+    return Figure(
+        columns,
+        layers,
+        title=title,
+        description=_description(columns, layers, first.input_shape),
+        index_base=base,
+        precision=view.precision,
+        keep=keep,
+        resize=resize,
+    )
+
+
+def _description(columns: list[Column], layers: list[Wiring], shape: Shape) -> str:
+    """What the figure shows, in a sentence or two (an SVG's <desc>)."""
+    parts = [f"One sample of an input {format_shape(shape)}: its {columns[0].size:,} features"]
+    for k, wiring in enumerate(layers):
+        before, after = columns[k], columns[k + 1]
+        if wiring.kind == DENSE:
+            parts.append(
+                f"{wiring.name} wires each of its {before.size:,} inputs to each of its "
+                f"{after.size:,} outputs by a weight w_ij ({before.size * after.size:,} wires"
+                f"{', with a bias b_i at each output' if after.bias else ''})"
+            )
+        elif wiring.kind == ALL:
+            parts.append(f"{wiring.name} makes each output from every input")
+        elif wiring.kind == RESHAPE:
+            parts.append(f"{wiring.name} reshapes them into {after.size:,} features")
+        else:
+            parts.append(f"{wiring.name} acts on each of the {after.size:,} neurons alone")
+    hidden = sum(c.hidden for c in columns)
+    tail = f" The drawing hides {hidden:,} neurons in marked gaps." if hidden else ""
+    return "; ".join(parts) + "." + tail
+
+
+def figure_data(f: Figure) -> dict[str, Any]:
+    """The figure's JSON: its columns and layers, with the real wire counts."""
+    return {
+        "title": f.title,
+        "index_base": f.index_base,
+        "numeric": f.numeric,
+        "neurons": sum(c.size for c in f.columns),
+        "wires": sum(f.wires(k) for k in range(len(f.layers))),
+        "columns": [
+            {
+                "name": c.letter,
+                "layer": c.layer,
+                "size": c.size,
+                "shown": list(c.shown),
+                "hidden": c.hidden,
+                "bias": c.bias,
+            }
+            for c in f.columns
+        ],
+        "layers": [
+            {
+                "name": w.name,
+                "index": w.index,
+                "kind": w.kind,
+                "wires": f.wires(k),
+                "weights": None
+                if w.weights is None
+                else [list(r) if r else None for r in w.weights],
+            }
+            for k, w in enumerate(f.layers)
+        ],
+    }
