@@ -6,7 +6,9 @@ sympy load only when a name that needs them is used)::
     from linexplain import explain_shape, parse_shape, expand, Linear, linear, forward
 
 Each command is also a function of :mod:`linexplain.lessons` from a :class:`Request` to a
-document, which :func:`render` writes in any format.
+document, which :func:`render` writes in any format; :func:`explain`, :func:`draw` and
+:func:`lesson` take the command line's options as keywords and return a :class:`Lesson`, which
+shows itself in a notebook (HTML, SVG) and prints as text.
 """
 
 from __future__ import annotations
@@ -42,6 +44,10 @@ _EXPORTS = {
     "finite_difference_check": "session",
     "Gradients": "session",
     "render": "output",
+    "explain": "api",
+    "draw": "api",
+    "lesson": "api",
+    "Lesson": "api",
 }
 __all__ = ["__version__", *_EXPORTS]
 

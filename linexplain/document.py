@@ -184,6 +184,14 @@ class Figure:
         """Whether the wires carry real weights."""
         return any(layer.weights is not None for layer in self.layers)
 
+    def drawn(self, k: int) -> int:
+        """How many wires of layer ``k`` the figure draws (those between shown neurons)."""
+        kind = self.layers[k].kind
+        before, after = (sum(i is not None for i in c.shown) for c in self.columns[k : k + 2])
+        if kind == RESHAPE:
+            return 0
+        return before * after if kind in (DENSE, ALL) else after
+
     def wires(self, k: int) -> int:
         """How many wires layer ``k`` has in the real network (drawn or hidden)."""
         kind, before, after = self.layers[k].kind, self.columns[k].size, self.columns[k + 1].size

@@ -24,13 +24,10 @@ from typing import Any, TypeAlias
 
 import sympy
 
-from .elide import hidden_count, shown_indices
+from .elide import FULL_LIMIT, check_shown, hidden_count, shown_count, shown_indices
 from .errors import LinexplainError
 from .grammar import MAX_SIZE, as_int, check_bool, show_value
 from .view import DEFAULT_VIEW, View
-
-FULL_LIMIT = 4096
-"""The most weights one expansion writes out (a 64 x 64 layer)."""
 
 i, j = sympy.symbols("i j", integer=True)
 """The output and input index of the compact form."""
@@ -233,7 +230,7 @@ def expand(
     out_features = check_size("out_features", out_features)
     bias, view = check_bool(bias, "bias"), _check_view(view)
     base, keep = view.index_base, view.keep
-    _check_printed(out_features, in_features, view)
+    check_shown(out_features, in_features, view.keep, view.full)
     rows, cols = shown_indices(out_features, base, keep), shown_indices(in_features, base, keep)
     n = Notation(in_features, out_features, view, input_layer=input_layer)
     js = (j, base, base + in_features - 1)
@@ -328,7 +325,7 @@ def expand_numbers(
         raise LinexplainError(
             f"y has shape {y.shape}, expected ({out},)", "pass the layer's output for x"
         )
-    _check_printed(out, in_, view)
+    check_shown(out, in_, view.keep, view.full)
     base, keep = view.index_base, view.keep
     rows, cols = shown_indices(out, base, keep), shown_indices(in_, base, keep)
     n = Notation(in_, out, view, input_layer=input_layer)
@@ -518,29 +515,12 @@ def check_size(name: str, value: int) -> int:
     return value
 
 
-def _shown(count: int, keep: int | None) -> int:
-    return count if keep is None else min(count, keep)
-
-
-def _check_printed(out: int, in_: int, view: View) -> None:
-    """Refuse, before building anything, to write out more than FULL_LIMIT weights."""
-    rows, cols = _shown(out, view.keep), _shown(in_, view.keep)
-    if rows * cols > FULL_LIMIT:
-        raise LinexplainError(
-            f"writing out {rows:,} x {cols:,} = {rows * cols:,} weights is too much: "
-            f"linexplain writes out at most {FULL_LIMIT:,} (a 64 x 64 layer)",
-            "drop --full: big layers show their corners"
-            if view.full
-            else "lower --max-terms: it is how many terms, rows and columns are shown",
-        )
-
-
 def _check_written(samples: int, in_: int, out: int, view: View) -> None:
     """Refuse, before building anything, to write out more than FULL_LIMIT terms in a block."""
     keep = view.keep
     terms = max(
-        _shown(out * in_, keep) * _shown(samples, keep),
-        _shown(samples * in_, keep) * _shown(out, keep),
+        shown_count(out * in_, keep) * shown_count(samples, keep),
+        shown_count(samples * in_, keep) * shown_count(out, keep),
     )
     if terms > FULL_LIMIT:
         raise LinexplainError(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .document import ALL, DENSE, EACH, RESHAPE, Column, Figure, Wiring
-from .elide import shown_indices
+from .elide import check_shown, shown_indices
 from .errors import LinexplainError
 from .grammar import Shape, format_shape
 from .layers import Linear
@@ -88,6 +88,8 @@ def figure(
         layer = step.layer
         size = _width(step, step.output_shape, f"the output of ({step.index}) {layer.module}")
         kind = _kind(layer, columns[-1].size, size)
+        if kind in (DENSE, ALL):
+            check_shown(size, columns[-1].size, keep, view.full)
         weight, bias = params[k] if params is not None else (None, None)
         if isinstance(layer, Linear):
             out = column("z", numbers[k], size, bias)
@@ -175,6 +177,7 @@ def figure_data(f: Figure) -> dict[str, Any]:
                 "index": w.index,
                 "kind": w.kind,
                 "wires": f.wires(k),
+                "drawn": f.drawn(k),
                 "weights": None
                 if w.weights is None
                 else [list(r) if r else None for r in w.weights],

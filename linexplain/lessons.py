@@ -1,6 +1,6 @@
-"""What each command says, as a :class:`~linexplain.document.Doc`: shape, expand, run, grad and
-explain. The words live here; the numbers come from the network, the maths from the equations,
-and the writers in ``linexplain.output`` decide how it all looks.
+"""What each command says, as a :class:`~linexplain.document.Doc`: shape, expand, run, grad,
+explain and draw. The words live here; the numbers come from the network, the maths from the
+equations, and the writers in ``linexplain.output`` decide how it all looks.
 
 Vocabulary, one name per thing on every screen: W = layer.weight (out × in; PyTorch's docs call
 it A), b = layer.bias; X is one sample as a column (the post's matrix form), x the input with one
@@ -16,10 +16,25 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from .counts import product_as_written
-from .document import Code, Doc, Eq, Lines, Math, Notes, Rendered, Section, Sym, Table, Tensor
+from .document import (
+    DENSE,
+    Code,
+    Doc,
+    Eq,
+    Figure,
+    Lines,
+    Math,
+    Notes,
+    Rendered,
+    Section,
+    Sym,
+    Table,
+    Tensor,
+)
 from .document import Text as Prose
 from .document import text as t
 from .errors import LinexplainError
+from .figure import figure, figure_data
 from .grammar import Shape, format_shape
 from .layers import Linear, ShapeReport, explain_shape
 from .network import Network
@@ -29,6 +44,7 @@ from .pieces import (
     check_table,
     compact_math,
     every,
+    figure_section,
     form_math,
     matrix_math,
     pytorch_math,
@@ -572,8 +588,11 @@ def grad_doc(
 # --- explain ---------------------------------------------------------------------------------
 
 
-def explain_doc(report: ShapeReport, expansion: Expansion, run: Forward, view: View) -> Doc:
-    """The whole post in one document: the layer, the shape walk, the equations, real numbers."""
+def explain_doc(
+    report: ShapeReport, expansion: Expansion, run: Forward, view: View, drawn: Figure
+) -> Doc:
+    """The whole post in one document: the layer, the shape walk, the figure, the equations,
+    real numbers."""
     r = report
     bias = f" + bias {format_shape(r.bias_shape)}" if r.bias_shape else ""
     shape = shape_doc(report)
@@ -593,16 +612,34 @@ def explain_doc(report: ShapeReport, expansion: Expansion, run: Forward, view: V
             part(1, t("The shape walk: ", *shape.summary)),
             *shape.sections,
             part(2, t("What every output is made of (written out by sympy)")),
+            figure_section(drawn),
             *expand_sections(expansion, "all", r.input_shape),
             part(3, t(f"Real numbers: {seed_words(run)}, {summary}")),
             *run_sections(run, view, written),
         ],
         {
             "shape": shape.data,
+            "figure": figure_data(drawn),
             "expand": expansion_data(expansion),
             "run": run_data(run, view, written),
         },
     )
+
+
+# --- draw ------------------------------------------------------------------------------------
+
+
+def draw_doc(drawn: Figure, source: str) -> Doc:
+    """The figure alone; ``source`` says where its weights came from (empty: none shown)."""
+    dense = [k for k, w in enumerate(drawn.layers) if w.kind == DENSE]
+    wires = sum(drawn.wires(k) for k in dense)
+    sizes = " → ".join(f"{c.size:,}" for c in drawn.columns)
+    summary = f"neurons {sizes}; {wires:,} weighted wires (one weight w_ij each)"
+    hidden = sum(c.hidden for c in drawn.columns)
+    if hidden:
+        summary += f"; {hidden:,} neurons hidden in marked gaps"
+    summary += f"; {source}" if source else "; no numbers (give --seed or weights for them)"
+    return Doc(t(drawn.title), t(summary), [figure_section(drawn)], figure_data(drawn))
 
 
 # --- the commands: a request in, a document out ---------------------------------------------
@@ -780,7 +817,9 @@ def explain(req: Request) -> Doc:
     (step,) = Network((Linear(in_features, out, req.bias),)).walk(shape_, req.dims, req.dtype)
     assert step.report is not None
     report = step.report
-    expansion = Linear(report.in_features, report.out_features, req.bias).equations(req.view)
+    layer = Linear(report.in_features, report.out_features, req.bias)
+    expansion = layer.equations(req.view)
+    drawn = _lone_figure(layer, step, req.view)
     result = forward(
         report.in_features,
         report.out_features,
@@ -791,7 +830,7 @@ def explain(req: Request) -> Doc:
         dims=req.dims,
         max_memory=req.max_memory,
     )
-    return explain_doc(report, expansion, result, req.view)
+    return explain_doc(report, expansion, result, req.view, drawn)
 
 
 def _explain_given(req: Request) -> Doc:
@@ -815,10 +854,73 @@ def _explain_given(req: Request) -> Doc:
     )  # fmt: skip
     (step,) = Network((Linear(in_features, out, bias),)).walk(shape_, req.dims, req.dtype)
     assert step.report is not None
-    expansion = Linear(in_features, out, bias).equations(req.view)
-    doc = explain_doc(step.report, expansion, result, req.view)
+    layer = Linear(in_features, out, bias)
+    doc = explain_doc(
+        step.report,
+        layer.equations(req.view),
+        result,
+        req.view,
+        _lone_figure(layer, step, req.view),
+    )
     _add_notes(doc, req)
     return doc
+
+
+def draw(req: Request) -> Doc:
+    """The post's figure: every input wired to every output, with real weights when a seed or
+    weights are given (the post's 3 -> 3 layer unless told otherwise)."""
+    if req.network is not None:
+        network = req.network
+        steps = network.walk(_net_shape(req), req.dims, req.dtype)
+        params, source = None, ""
+        if req.seed is not None or req.state is not None:
+            trace = _trace(replace(req, input_shape=_sample(steps[0].input_shape), dims={}))
+            params, source = trace.params, _weights_words(req)
+        doc = draw_doc(figure(network, steps, req.view, params), source)
+        _add_notes(doc, req)
+        return doc
+    in_features, out = req.in_features, req.out_features
+    if req.weight is not None:  # the weights give the sizes
+        out, in_features = (int(d) for d in req.weight.shape)
+    elif req.input_shape is not None and in_features is None:
+        in_features = explain_shape(req.input_shape, None, out or 1, dims=req.dims).in_features
+    in_features = POST_IN_FEATURES if in_features is None else in_features
+    out = POST_IN_FEATURES if out is None else out
+    bias = req.bias if req.weight is None else req.bias_values is not None
+    layer = Linear(in_features, out, bias)
+    shape = req.input_shape if req.input_shape is not None else ("N", in_features)
+    (step,) = Network((layer,)).walk(shape, req.dims, req.dtype)
+    params, source = None, ""
+    if req.seed is not None or req.weight is not None:
+        from .session import forward
+
+        one = forward(
+            in_features, out, bias=bias, seed=req.seed or 0, dtype=req.dtype,
+            input_shape=(in_features,), weight=req.weight, bias_values=req.bias_values,
+            max_memory=req.max_memory,
+        )  # fmt: skip
+        params, source = [(one.layer.weight, one.layer.bias)], _weights_words(req)
+    doc = draw_doc(figure(Network((layer,)), (step,), req.view, params), source)
+    _add_notes(doc, req)
+    return doc
+
+
+def _weights_words(req: Request) -> str:
+    """Where the figure's weights come from."""
+    if req.weight is not None or req.state is not None:
+        return "the given weights"
+    return f"the weights of torch.manual_seed({req.seed})"
+
+
+def _lone_figure(layer: Linear, step: Any, view: View) -> Figure:
+    """A lone Linear's figure, symbols on its wires."""
+    return figure(Network((layer,)), (step,), view)
+
+
+def _sample(shape: Shape) -> Shape:
+    """One sample of an input of ``shape``: its leading dims 1 (the figure's numbers need only
+    the weights)."""
+    return (*(1 for _ in shape[:-1]), shape[-1]) if shape else shape
 
 
 def model(req: Request) -> Doc:
@@ -878,6 +980,8 @@ def _add_notes(doc: Doc, req: Request) -> None:
 
 __all__ = [
     "LOSS_WORDS",
+    "draw",
+    "draw_doc",
     "expand",
     "expand_doc",
     "explain",

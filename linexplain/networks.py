@@ -15,6 +15,7 @@ from .counts import DTYPE_BYTES, Product
 from .document import Code, Doc, Eq, Lines, Math, Notes, Section, Sym, Table, Tensor
 from .document import Text as Prose
 from .document import text as t
+from .figure import figure, figure_data
 from .grammar import Shape, format_shape
 from .layers import Linear
 from .network import Network, Step
@@ -22,6 +23,7 @@ from .pieces import (
     LOSS_WORDS,
     block_math,
     check_table,
+    figure_section,
     form_math,
     matrix_math,
     pytorch_math,
@@ -461,6 +463,7 @@ def explain_doc(network: Network, steps: tuple[Step, ...], trace: Trace, view: V
     """The whole lesson for a network: the walk, the equations, the numbers."""
     shape = shape_doc(network, steps, trace.dtype)
     run = run_doc(trace, view, show_steps=True)
+    drawn = figure(network, steps, view)
 
     def part(number: int, words: str) -> Section:
         return Section(t(f"━━ {number}. {words} ━━"), part=True)
@@ -472,11 +475,12 @@ def explain_doc(network: Network, steps: tuple[Step, ...], trace: Trace, view: V
             part(1, "The shape walk"),
             *shape.sections,
             part(2, "What every layer computes (written out by sympy)"),
+            figure_section(drawn),
             *expand_sections(network, steps, view),
             part(3, f"Real numbers: {seed_words(trace)}, {trace.dtype}"),
             *run.sections,
         ],
-        {"shape": shape.data, "run": run.data},
+        {"shape": shape.data, "figure": figure_data(drawn), "run": run.data},
         trace,
     )
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from .document import Eq, Math, Sym, Table
+from .document import Eq, Figure, Math, Section, Sym, Table
 from .document import Text as Prose
 from .document import text as t
 from .view import View
@@ -148,3 +148,8 @@ def seed_words(run: Any, draws_upstream: bool = False) -> str:
     if run.seed_used or draws_upstream:
         return f"seed {run.seed}"
     return "no seed used (weights and input given)"
+
+
+def figure_section(drawn: Figure) -> Section:
+    """The post's figure, under a heading that says what to look for."""
+    return Section(t("The figure: every input wired to every output"), [drawn])

@@ -9,7 +9,7 @@ from .elide import MAX_SHOWN
 from .errors import LinexplainError
 from .grammar import MAX_SIZE, as_int, check_bool, check_choice, show_value
 
-FORMATS = ("pretty", "ascii", "latex", "markdown")
+FORMATS = ("pretty", "ascii", "latex", "markdown", "html", "svg")
 MAX_PRECISION = 17  # float64's round-trip digits
 
 

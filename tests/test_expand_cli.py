@@ -135,7 +135,7 @@ def test_big_layer_is_elided_and_small() -> None:
         (["--in", "3", "--out", "3", "--max-terms", "1"], "max terms must be at least 2"),
         (["--in", "3", "--out", "3", "--layer", "-2"], "--layer -2 is not a layer number"),
         (["--in", "3", "--out", "3", "--index-base", "2"], "'2' is not one of"),
-        (["--in", "3", "--out", "3", "--format", "html"], "'html' is not one of"),
+        (["--in", "3", "--out", "3", "--format", "rtf"], "'rtf' is not one of"),
     ],
 )
 def test_refusals_are_one_line(args: list[str], needle: str) -> None:

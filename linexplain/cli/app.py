@@ -52,6 +52,7 @@ from .options import (
     NumberDType,
     NumberType,
     OutFeatures,
+    Output,
     Precision,
     Save,
     Seed,
@@ -213,10 +214,14 @@ def _explained(command: str, options: dict[str, Any], piped: str = "ascii") -> t
     return getattr(lessons, command)(request), fmt
 
 
-def _write(doc: "Doc", fmt: str) -> None:
-    from ..output import write
+def _write(doc: "Doc", fmt: str, output: str | None = None) -> None:
+    """Write ``doc`` to stdout, or to the file ``output`` (- is stdout)."""
+    from ..output import write, write_file
 
-    write(doc, fmt)
+    if output is None or output == "-":
+        write(doc, fmt)
+    else:
+        write_file(doc, fmt, output)
 
 
 def _examples(*lines: str) -> str:
@@ -273,11 +278,12 @@ def explain(
     precision: Precision = 4,
     format_: FormatOption = None,
     max_memory: MaxMemory = None,
+    output: Output = None,
     json: Json = False,
 ) -> None:
     """The whole post in one go: the layer, its shapes, its equations and PyTorch's numbers
     (the post's 3 -> 3 layer, layer 2, on an (N, C, 3) input unless told otherwise)."""
-    _write(*_explained("explain", locals()))
+    _write(*_explained("explain", locals()), output)
 
 
 @app.command(
@@ -298,10 +304,11 @@ def shape(
     dtype: MemoryDType = MemoryType.float32,
     dims: Dims = "",
     format_: FormatOption = None,
+    output: Output = None,
     json: Json = False,
 ) -> None:
     """What shape comes out of nn.Linear and why: the last-dim rule, counts and memory."""
-    _write(*_explained("shape", locals(), piped="pretty"))
+    _write(*_explained("shape", locals(), piped="pretty"), output)
 
 
 @app.command(
@@ -332,11 +339,12 @@ def expand(
     dtype: NumberDType = NumberType.float32,
     precision: Precision = 4,
     max_memory: MaxMemory = None,
+    output: Output = None,
     json: Json = False,
 ) -> None:
     """What every output is made of: z_i = Σ_j w_ij x_j + b_i, written out by sympy (with
     --seed or --weight-file, the scalar form with those numbers too)."""
-    _write(*_explained("expand", locals()))
+    _write(*_explained("expand", locals()), output)
 
 
 @app.command(
@@ -372,6 +380,7 @@ def run_command(
     format_: FormatOption = None,
     save: Save = None,
     max_memory: MaxMemory = None,
+    output: Output = None,
     json: Json = False,
 ) -> None:
     """The real numbers: a NumPy Linear with PyTorch's own weights for --seed, run on an input."""
@@ -380,7 +389,7 @@ def run_command(
         from ..arrays import save_array
 
         save_array(save, doc.result.y)
-    _write(doc, fmt)
+    _write(doc, fmt, output)
 
 
 @app.command(
@@ -415,10 +424,50 @@ def grad(
     precision: Precision = 4,
     format_: FormatOption = None,
     max_memory: MaxMemory = None,
+    output: Output = None,
     json: Json = False,
 ) -> None:
     """The backward pass: dL/dW, dL/db and dL/dx, their shapes, formulas and numbers."""
-    _write(*_explained("grad", locals()))
+    _write(*_explained("grad", locals()), output)
+
+
+@app.command(
+    epilog=_examples(
+        "linexplain draw",
+        "linexplain draw --net 784,256,relu,10 --seed 0",
+        "linexplain draw --in 4096 --out 4096 --format svg -o layer.svg",
+        "linexplain explain --net 4,3,relu,2 -o lesson.html",
+    )
+)
+def draw(
+    in_features: InFeatures = None,
+    out_features: OutFeatures = None,
+    bias: Bias = True,
+    net: Net = None,
+    net_file: NetFile = None,
+    act: Act = None,
+    input_shape: InputShape = None,
+    dims: Dims = "",
+    seed: Seed = None,
+    weight: Weight = None,
+    bias_values: BiasValues = None,
+    weight_file: WeightFile = None,
+    key: Key = None,
+    dtype: NumberDType = NumberType.float32,
+    layer: Layer = None,
+    index_base: Base = IndexBase.one,
+    max_terms: MaxTerms = 8,
+    full: Full = False,
+    precision: Precision = 4,
+    format_: FormatOption = None,
+    max_memory: MaxMemory = None,
+    output: Output = None,
+    json: Json = False,
+) -> None:
+    """The post's figure: every input x_j wired to every output z_i by a weight w_ij, big
+    layers elided honestly; with --seed or weights, the real weights on the wires (the post's
+    3 -> 3 layer unless told otherwise)."""
+    _write(*_explained("draw", locals()), output)
 
 
 @app.command(
@@ -437,8 +486,9 @@ def model(
     conv1d: Conv1dPatterns = None,
     linear: LinearPatterns = None,
     format_: FormatOption = None,
+    output: Output = None,
     json: Json = False,
 ) -> None:
     """Every Linear layer of a checkpoint, from its header only: kind (nn.Linear or GPT-2's
     Conv1D, and how that was decided), in -> out, params, MACs, FLOPs and bytes."""
-    _write(*_explained("model", locals(), piped="pretty"))
+    _write(*_explained("model", locals(), piped="pretty"), output)

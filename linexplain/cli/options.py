@@ -36,6 +36,8 @@ class Format(str, Enum):
     ascii = "ascii"
     latex = "latex"
     markdown = "markdown"
+    html = "html"
+    svg = "svg"
 
 
 class IndexBase(str, Enum):
@@ -153,11 +155,22 @@ FormatOption = Annotated[
     Optional[Format],  # noqa: UP045
     typer.Option(
         "--format",
-        help="pretty (unicode), ascii, latex or markdown [default: pretty on a terminal].",
+        help="pretty (unicode), ascii, latex, markdown, html (one self-contained page) or svg "
+        "(the figure) [default: pretty on a terminal, else from --output's suffix].",
         show_default=False,
     ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Write JSON (keys documented in the README).")]
+Output = Annotated[
+    OptionalStr,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write to this file instead of stdout; its suffix (.html, .svg, .md, .tex, .json, "
+        ".txt) picks the format unless --format or --json says.",
+        show_default=False,
+    ),
+]
 FormOption = Annotated[Form, typer.Option("--form", help="Which form to write out.")]
 Full = Annotated[bool, typer.Option("--full", help="Write everything out (up to a 64 x 64 layer).")]
 Steps = Annotated[

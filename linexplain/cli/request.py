@@ -38,12 +38,22 @@ def _layer(value: int | None) -> int | None:
     return None if value in (None, -1) else value
 
 
-def output_format(format_: Any, json: bool, piped: str) -> str:
-    """json, or the format asked for, or ``pretty`` on a terminal and ``piped`` elsewhere."""
+SUFFIXES = {
+    ".html": "html", ".htm": "html", ".svg": "svg", ".md": "markdown", ".tex": "latex",
+    ".json": "json", ".txt": "pretty",
+}  # fmt: skip
+
+
+def output_format(format_: Any, json: bool, piped: str, output: str | None = None) -> str:
+    """json, or the format asked for, or the one ``output``'s suffix names, or ``pretty`` on a
+    terminal and ``piped`` elsewhere."""
     if json:
         return "json"
     if format_ is not None:
         return str(_value(format_))
+    if output is not None and output != "-":
+        suffix = output[output.rfind(".") :].lower() if "." in output else ""
+        return SUFFIXES.get(suffix, piped)
     return "pretty" if use_rich(sys.stdout) else piped
 
 
@@ -128,7 +138,7 @@ def build(piped: str = "ascii", **options: Any) -> tuple[Request, str]:
         state=state,
         **arrays,
     )
-    return request, output_format(o.get("format_"), o.get("json", False), piped)
+    return request, output_format(o.get("format_"), o.get("json", False), piped, o.get("output"))
 
 
 def _arrays(o: dict[str, Any], dtype: str) -> tuple[dict[str, Any], list[str]]:
@@ -297,7 +307,7 @@ def _model_request(o: dict[str, Any], piped: str) -> tuple[Request, str]:
         dims=parse_bindings(o.get("dims", "")),
         model=ModelQuery(read_checkpoint(o["file"]), conv1d, linear, layers),
     )
-    return request, output_format(o.get("format_"), o.get("json", False), piped)
+    return request, output_format(o.get("format_"), o.get("json", False), piped, o.get("output"))
 
 
 def _key_state(o: dict[str, Any], network: Any, dtype: str) -> tuple[tuple[Any, Any], list[str]]:

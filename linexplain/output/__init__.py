@@ -1,8 +1,9 @@
 """One writer per format, each printing a :class:`~linexplain.document.Doc` its own way.
 
 ``text`` writes plain unicode or ASCII and, on a terminal, styled text fitting its width;
-``latex`` and ``markdown`` write the whole document for notes; ``json`` writes its data. Each
-writer imports what it needs when it runs: a document without maths never loads sympy.
+``latex`` and ``markdown`` write the whole document for notes; ``html`` one self-contained page
+(MathML, the figure inline); ``svg`` the document's figure; ``json`` writes its data. Each writer
+imports what it needs when it runs: a document without maths never loads sympy.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ import io
 import sys
 from typing import TextIO
 
-from ..document import Doc
+from ..document import Doc, Figure
 from ..errors import LinexplainError
 from ..grammar import check_choice
 from ..terminal import use_rich
 
-FORMATS = ("json", "latex", "markdown", "pretty", "ascii")
+FORMATS = ("json", "latex", "markdown", "pretty", "ascii", "html", "svg")
 
 
 def _check(doc: object, fmt: object) -> str:
@@ -29,8 +30,21 @@ def _check(doc: object, fmt: object) -> str:
     return check_choice(fmt, FORMATS, "format")
 
 
+def figure_of(doc: Doc) -> Figure:
+    """The document's figure (the first), for ``--format svg``."""
+    for section in doc.sections:
+        for block in section.blocks:
+            if isinstance(block, Figure):
+                return block
+    raise LinexplainError(
+        "this command's output has no figure to write as SVG",
+        "draw one with linexplain draw … --format svg, or write the whole page with --format html",
+    )
+
+
 def write(doc: Doc, fmt: str, stream: TextIO | None = None) -> None:
-    """Write ``doc`` in ``fmt``: json, latex, markdown, pretty or ascii (rich on a terminal)."""
+    """Write ``doc`` in ``fmt``: json, latex, markdown, pretty or ascii (rich on a terminal),
+    html or svg."""
     fmt = _check(doc, fmt)
     if stream is not None and not callable(getattr(stream, "write", None)):
         raise LinexplainError(
@@ -49,6 +63,14 @@ def write(doc: Doc, fmt: str, stream: TextIO | None = None) -> None:
         from .markdown import markdown
 
         stream.write(markdown(doc))
+    elif fmt == "html":
+        from .html import html
+
+        stream.write(html(doc))
+    elif fmt == "svg":
+        from .svg import svg
+
+        stream.write(svg(figure_of(doc)))
     elif fmt == "pretty" and use_rich(stream):
         from .terminal import write_rich
 
@@ -69,3 +91,18 @@ def render(doc: Doc, fmt: str = "pretty") -> str:
     stream = io.StringIO()
     write(doc, fmt, stream)
     return stream.getvalue()
+
+
+def write_file(doc: Doc, fmt: str, path: str) -> None:
+    """Write ``doc`` in ``fmt`` to the file ``path`` (made or replaced), or say in one line why
+    it cannot be written."""
+    if _check(doc, fmt) == "svg":
+        figure_of(doc)  # before the file is touched: no figure leaves no file
+    try:
+        with open(path, "w", encoding="utf-8", newline="") as stream:
+            write(doc, fmt, stream)
+    except OSError as error:
+        raise LinexplainError(
+            f"cannot write --output {path!r} ({error.strerror or error})",
+            "give a file in a folder that exists and that you may write to",
+        ) from None
