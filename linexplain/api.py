@@ -120,9 +120,12 @@ def _request(options: dict[str, Any]) -> Request:
     if isinstance(options.get("input_shape"), str):
         options["input_shape"] = parse_shape(options["input_shape"])
     if network is not None and network.is_one_linear:
+        from .layers import Linear
+
         layer = network.layers[0]
+        assert isinstance(layer, Linear)
         options |= {"in_features": layer.in_features, "out_features": layer.out_features}
-        options["bias"] = layer.bias  # type: ignore[union-attr]
+        options["bias"] = layer.bias
         network = None
     return Request(network=network, view=View(**view), **options)
 

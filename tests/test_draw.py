@@ -236,3 +236,12 @@ def test_figure_data_is_json():
     network = Network((Linear(3, 2),))
     f = figure(network, network.walk((4, 3)), View())
     assert json.loads(json.dumps(figure_data(f)))["wires"] == 6
+
+
+def test_the_figure_in_markdown_and_latex():
+    markdown = cli("draw", "--format", "markdown").stdout
+    fenced = markdown.split("```text\n", 1)[1].split("```", 1)[0]
+    assert fenced.count("●") == 9 and "> ● is the weight" in markdown
+    latex = cli("draw", "--net", "4,3,relu,2", "--format", "latex").stdout
+    drawing = latex.split("\\begin{verbatim}\n", 1)[1].split("\\end{verbatim}", 1)[0]
+    assert latex.isascii() and drawing.count("*") == 12 + 6

@@ -29,8 +29,8 @@ from linexplain.counts import Product
 from linexplain.document import Math, Rendered
 from linexplain.equations import Block, GradForms, expand, grad_forms
 from linexplain.errors import LinexplainError
-from linexplain.lessons import block_math, grad_formula_sections, grad_lines
 from linexplain.layers import GradShapes, explain_shape
+from linexplain.lessons import block_math, grad_formula_sections, grad_lines
 from linexplain.output.json import resolve
 from linexplain.output.text import math_lines, prose
 from linexplain.request import Request

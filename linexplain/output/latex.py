@@ -1,10 +1,11 @@
-"""LaTeX: the whole document as a fragment for notes — sections, prose, tables, display maths."""
+"""LaTeX: the whole document as a fragment for notes — sections, prose, tables, display maths,
+the figure drawn in ASCII (verbatim)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..document import Code, Doc, Eq, Lines, Math, Notes, Sym, Table, Tensor, Text
+from ..document import Code, Doc, Eq, Figure, Lines, Math, Notes, Sym, Table, Tensor, Text
 
 _TEXT_SIGNS = {
     "×": r"$\times$", "·": r"$\cdot$", "⋅": r"$\cdot$", "ᵀ": r"$^{T}$", "→": r"$\to$",
@@ -106,4 +107,10 @@ def latex(doc: Doc) -> str:
                 out += [rf"\emph{{{prose(line)}}}\par" for line in block.lines]
             elif isinstance(block, Lines):
                 out += [prose(line) + r"\par" for line in block.lines]
+            elif isinstance(block, Figure):  # verbatim is ASCII-safe in every LaTeX engine
+                from .diagram import diagram_lines, legend
+
+                drawing = [line for line, _ in diagram_lines(block, "ascii")]
+                out += [r"\begin{verbatim}", *drawing, r"\end{verbatim}"]
+                out += [prose((line,)) + r"\par" for line in legend(block, "ascii")]
     return "\n".join(out) + "\n"

@@ -1,8 +1,9 @@
-"""Markdown: headings, prose, pipe tables, ``$$`` maths (GitHub and Jupyter render it), code."""
+"""Markdown: headings, prose, pipe tables, ``$$`` maths (GitHub and Jupyter render it), code,
+the figure drawn in a text block."""
 
 from __future__ import annotations
 
-from ..document import Code, Doc, Lines, Math, Notes, Sym, Table, Tensor, Text
+from ..document import Code, Doc, Figure, Lines, Math, Notes, Sym, Table, Tensor, Text
 
 _ESCAPE = str.maketrans({ch: "\\" + ch for ch in "\\*_|`<>[]"})
 
@@ -53,4 +54,9 @@ def markdown(doc: Doc) -> str:
                 out += [f"> {prose(line)}" for line in block.lines] + [""]
             elif isinstance(block, Lines):
                 out += ["  \n".join(prose(line) for line in block.lines), ""]
+            elif isinstance(block, Figure):
+                from .diagram import diagram_lines, legend
+
+                out += ["```text", *(line for line, _ in diagram_lines(block, "text")), "```", ""]
+                out += [f"> {prose((line,))}" for line in legend(block, "text")] + [""]
     return "\n".join(out).rstrip("\n") + "\n"

@@ -10,10 +10,24 @@ import math
 from collections.abc import Callable
 from typing import Any, Literal
 
-from ..document import Block, Code, Doc, Eq, Lines, Math, Notes, Sym, Table, Tensor, Text
+from ..document import (
+    Block,
+    Code,
+    Doc,
+    Eq,
+    Figure,
+    Lines,
+    Math,
+    Notes,
+    Sym,
+    Table,
+    Tensor,
+    Text,
+)
 from ..elide import shown_indices
 from ..grammar import format_shape
 from ..readable import fixed_or_scientific
+from .diagram import Span, diagram_lines, legend
 
 Style = Literal["text", "ascii"]
 
@@ -26,6 +40,18 @@ _ASCII = str.maketrans(
 )  # fmt: skip
 
 Line = tuple[str, str]  # the text and a rich style name ("" for none)
+
+
+class Painted(str):
+    """A line of a drawing with colour spans for a terminal (``(start, end, rich style)``);
+    every other writer sees the plain string it is."""
+
+    spans: tuple[Span, ...]
+
+    def __new__(cls, text: str, spans: tuple[Span, ...] = ()) -> Painted:
+        line = super().__new__(cls, text)
+        line.spans = spans
+        return line
 
 
 def prose(t: Text, style: str) -> str:
@@ -136,8 +162,21 @@ def table_lines(table: Table, style: str) -> list[Line]:
     return lines
 
 
+def figure_lines(fig: Figure, style: str, colour: bool = False) -> list[Line]:
+    """The figure drawn (:mod:`linexplain.output.diagram`), each line :class:`Painted`, then its
+    legend as prose; ``colour`` says in the legend how a terminal colours the weights."""
+    lines: list[Line] = [
+        (Painted(f"  {text}" if text else "", tuple((a + 2, b + 2, s) for a, b, s in spans)), "")
+        for text, spans in diagram_lines(fig, style)
+    ]
+    notes = legend(fig, style, colour)
+    return lines + ([("", "")] if notes else []) + [(f"  {line}", "italic") for line in notes]
+
+
 def block_lines(block: Block, style: str) -> list[Line]:
     """One block as indented lines with rich style names."""
+    if isinstance(block, Figure):
+        return figure_lines(block, style)
     if isinstance(block, Tensor):
         block = tensor_table(block)
     if isinstance(block, Table):
