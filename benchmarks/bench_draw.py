@@ -28,26 +28,29 @@ def wall_time(argv: list[str]) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
-    args = parser.parse_args()
+    options = parser.parse_args()
     exe = shutil.which("linexplain") or str(Path(sys.executable).parent / "linexplain")
     commands = {
-        "shape (start-up)": [exe, "shape", "--in", "3", "--out", "3", "-s", "N,C,3"],
-        "draw 4096x4096 --format svg": [exe, "draw", "--in", "4096", "--out", "4096", "--format", "svg"],
-        "draw --net 784,256,relu,10 --format svg": [exe, "draw", "--net", "784,256,relu,10", "--format", "svg"],
-        "explain (text)": [exe, "explain", "--format", "pretty"],
-        "explain --format html": [exe, "explain", "--format", "html"],
-        "explain --net 4,3,relu,2 (text)": [exe, "explain", "--net", "4,3,relu,2", "--format", "pretty"],
-        "explain --net 4,3,relu,2 --format html": [exe, "explain", "--net", "4,3,relu,2", "--format", "html"],
-    }  # fmt: skip
+        name: [exe, *args.split()]
+        for name, args in (
+            ("shape (start-up)", "shape --in 3 --out 3 -s N,C,3"),
+            ("draw 4096x4096 --format svg", "draw --in 4096 --out 4096 --format svg"),
+            ("draw --net 784,256,relu,10 --format svg", "draw --net 784,256,relu,10 --format svg"),
+            ("explain (text)", "explain --format pretty"),
+            ("explain --format html", "explain --format html"),
+            ("explain --net 4,3,relu,2 (text)", "explain --net 4,3,relu,2 --format pretty"),
+            ("explain --net 4,3,relu,2 --format html", "explain --net 4,3,relu,2 --format html"),
+        )
+    }
     times: dict[str, list[float]] = {name: [] for name in commands}
     sizes: dict[str, int] = {}
-    for _ in range(args.runs):
+    for _ in range(options.runs):
         for name, argv in commands.items():
             seconds, size = wall_time(argv)
             times[name].append(seconds)
             sizes[name] = size
     m = {name: statistics.median(ts) for name, ts in times.items()}
-    print(f"median of {args.runs} runs, stdout on a pipe:")
+    print(f"median of {options.runs} runs, stdout on a pipe:")
     for name, seconds in m.items():
         print(f"  {name:42s} {seconds * 1000:7.1f} ms  {sizes[name]:>9,} bytes")
     budget = 1.2 * m["shape (start-up)"] + 0.050

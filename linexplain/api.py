@@ -84,14 +84,35 @@ class Lesson:
             return None
 
     def _repr_latex_(self) -> str | None:
-        from .document import Math
+        """A document of maths and prose only, as notebooks typeset LaTeX (MathJax): display
+        maths in $$ … $$, prose as text with inline $…$; None when it holds tables, numbers,
+        figures or code, which LaTeX in a notebook cannot show."""
+        from .document import Lines, Math, Notes, Sym
 
         blocks = [block for section in self.doc.sections for block in section.blocks]
-        if not blocks or not all(isinstance(block, Math) for block in blocks):
-            return None  # tables, figures and code do not fit LaTeX's maths in a notebook
+        if not any(isinstance(block, Math) for block in blocks) or not all(
+            isinstance(block, (Math, Notes, Lines)) for block in blocks
+        ):
+            return None
         from .output.latex import math_latex
+        from .output.math import MathPrinter
 
-        return "\n".join(f"$$\n{math_latex(block)}\n$$" for block in blocks)  # type: ignore[arg-type]
+        out = []
+        for block in blocks:
+            if isinstance(block, Math):
+                out.append(f"$$\n{math_latex(block)}\n$$")
+                continue
+            assert isinstance(block, (Notes, Lines))
+            for line in block.lines:
+                out.append(
+                    "".join(
+                        f"${MathPrinter(part.notation, 'latex').expr(part.expr)}$"
+                        if isinstance(part, Sym)
+                        else part
+                        for part in line
+                    )
+                )
+        return "\n\n".join(out)
 
 
 def _request(options: dict[str, Any]) -> Request:

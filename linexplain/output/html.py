@@ -242,7 +242,7 @@ def _figure(figure: Figure, id_prefix: str) -> str:
     from .svg import svg
 
     drawing = svg(figure, standalone=False, id_prefix=id_prefix)
-    caption = f"<figcaption>{esc(figure.title)}</figcaption>" if figure.title else ""
+    caption = f"<figcaption>Figure: {esc(figure.title)}</figcaption>" if figure.title else ""
     return f'<figure><div class="scroll">{drawing}</div>{caption}</figure>'
 
 

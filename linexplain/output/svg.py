@@ -330,7 +330,9 @@ class _Drawing:
         size = (
             f' width="{w}" height="{h}"'
             if standalone
-            else f' width="{w}" height="{h}" style="max-width:100%;height:auto"'
+            # On a phone the figure keeps a readable size and scrolls in its box.
+            else f' width="{w}" height="{h}" '
+            f'style="max-width:100%;min-width:min({w}px,36rem);height:auto"'
         )
         out = [
             f'<svg xmlns="{NS}" id="{p}" viewBox="0 0 {w} {h}"{size} role="img" '
