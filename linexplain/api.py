@@ -14,7 +14,7 @@ from typing import Any
 
 from .document import Doc
 from .errors import LinexplainError
-from .grammar import parse_shape
+from .grammar import check_choice, parse_shape
 from .network import Network
 from .request import Request
 from .view import View
@@ -156,9 +156,7 @@ def lesson(command: str, /, **options: Any) -> Lesson:
     ``lesson("grad", in_features=3, out_features=2, check=True)``."""
     from . import lessons
 
-    if command not in COMMANDS:
-        raise LinexplainError(f"unknown command {command!r}", f"use one of {', '.join(COMMANDS)}")
-    return Lesson(getattr(lessons, command)(_request(options)))
+    return Lesson(getattr(lessons, check_choice(command, COMMANDS, "command"))(_request(options)))
 
 
 def explain(**options: Any) -> Lesson:

@@ -874,7 +874,8 @@ def draw(req: Request) -> Doc:
         steps = network.walk(_net_shape(req), req.dims, req.dtype)
         params, source = None, ""
         if req.seed is not None or req.state is not None:
-            trace = _trace(replace(req, input_shape=_sample(steps[0].input_shape), dims={}))
+            sample = replace(req, input_shape=_sample(steps[0].input_shape), dims={})
+            trace = _trace(sample, reported=False)
             params, source = trace.params, _weights_words(req)
         doc = draw_doc(figure(network, steps, req.view, params), source)
         _add_notes(doc, req)
@@ -897,7 +898,7 @@ def draw(req: Request) -> Doc:
         one = forward(
             in_features, out, bias=bias, seed=req.seed or 0, dtype=req.dtype,
             input_shape=(in_features,), weight=req.weight, bias_values=req.bias_values,
-            max_memory=req.max_memory,
+            max_memory=req.max_memory, reported=False,
         )  # fmt: skip
         params, source = [(one.layer.weight, one.layer.bias)], _weights_words(req)
     doc = draw_doc(figure(Network((layer,)), (step,), req.view, params), source)
@@ -934,15 +935,16 @@ def model(req: Request) -> Doc:
     return model_doc(req.model, req.input_shape, req.dims)
 
 
-def _trace(req: Request, for_backward: bool = False) -> Any:
-    """A network's forward pass, as the request describes it."""
+def _trace(req: Request, for_backward: bool = False, reported: bool = True) -> Any:
+    """A network's forward pass, as the request describes it (``reported``: as
+    :func:`~linexplain.session.run_network`)."""
     from .session import run_network
 
     assert req.network is not None
     return run_network(
         req.network, seed=req.seed or 0, dtype=req.dtype, input_shape=req.input_shape,
         dims=req.dims, x=req.x, state=req.state, max_memory=req.max_memory,
-        for_backward=for_backward,
+        for_backward=for_backward, reported=reported,
     )  # fmt: skip
 
 

@@ -1,8 +1,10 @@
 """What each command says for a network of layers, in the post's notation.
 
-The input layer is layer 1 (``--layer`` sets the first number), so the first Linear is W^(2):
-z^(l) = W^(l) a^(l-1) + b^(l), and an activation after it gives a^(l) = f(z^(l)). A single
-``nn.Linear`` is explained by :mod:`linexplain.lessons` as it always was.
+The input layer is layer 1 (``--layer`` sets the first number), so the first Linear is W⁽²⁾:
+z⁽ˡ⁾ = W⁽ˡ⁾ a⁽ˡ⁻¹⁾ + b⁽ˡ⁾, and an activation after it gives a⁽ˡ⁾ = f(z⁽ˡ⁾). A single
+``nn.Linear`` is explained by :mod:`linexplain.lessons` as it always was. The prose names a
+layer's tensors as the maths prints them (``a⁽¹⁾``, ``W⁽²⁾``: see :func:`_sup`); each writer
+spells the superscript its own way (``a^(1)`` in ASCII, ``a$^{(1)}$`` in LaTeX).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from .pieces import (
     scalar_math,
     seed_words,
 )
-from .readable import count, nbytes
+from .readable import SUPERSCRIPT, count, nbytes
 from .view import View
 
 if TYPE_CHECKING:
@@ -45,6 +47,22 @@ def numbers(network: Network, view: View) -> list[int]:
 
 def _shape(shape: Shape) -> str:
     return format_shape(shape).replace("'", "")
+
+
+_SUPERSCRIPT_LAYER = SUPERSCRIPT | str.maketrans("l+", "ˡ⁺")  # and the generic layer l
+
+
+def _sup(letter: str, layer: int | str) -> str:
+    """``letter`` with the layer as a superscript, as the maths prints it: ``a⁽¹⁾``, ``W⁽¹²⁾``,
+    ``a⁽⁻¹⁾``; a string is the generic layer: ``a⁽ˡ⁻¹⁾`` from ``"l-1"``."""
+    return letter + f"({layer})".translate(_SUPERSCRIPT_LAYER)
+
+
+# the generic layer l: z⁽ˡ⁾ = W⁽ˡ⁾ a⁽ˡ⁻¹⁾ + b⁽ˡ⁾, a⁽ˡ⁾ = f(z⁽ˡ⁾)
+_GENERIC = (
+    f"{_sup('z', 'l')} = {_sup('W', 'l')} {_sup('a', 'l-1')} + {_sup('b', 'l')}, "
+    f"{_sup('a', 'l')} = f({_sup('z', 'l')})"
+)
 
 
 # --- shape -----------------------------------------------------------------------------------
@@ -177,7 +195,7 @@ def _total(values: list[Product]) -> Product:
 
 
 def expand_sections(network: Network, steps: tuple[Step, ...], view: View) -> list[Section]:
-    """a^(1) = x, then per Linear its three forms, per activation a^(l) = f(z^(l))."""
+    """a⁽¹⁾ = x, then per Linear its three forms, per activation a⁽ˡ⁾ = f(z⁽ˡ⁾)."""
     from .equations import expand as expand_layer
 
     numbers_ = numbers(network, view)
@@ -185,7 +203,7 @@ def expand_sections(network: Network, steps: tuple[Step, ...], view: View) -> li
     sections = [
         Section(
             t(f"Layer {first}: the input"),
-            [Lines([t(f"a^({first}) = x, of shape {_shape(steps[0].input_shape)}")])],
+            [Lines([t(f"{_sup('a', first)} = x, of shape {_shape(steps[0].input_shape)}")])],
         )
     ]
     for step, ell in zip(steps, numbers_, strict=True):
@@ -195,8 +213,8 @@ def expand_sections(network: Network, steps: tuple[Step, ...], view: View) -> li
             lv = replace(view, layer=ell)
             e = expand_layer(layer.sized, layer.out_features, layer.bias, lv, input_layer=ell - 1)
             words = t(
-                f"z^({ell}) = W^({ell}) a^({ell - 1}) + b^({ell}): {_shape(step.input_shape)} → "
-                f"{_shape(step.output_shape)}"
+                f"{_sup('z', ell)} = {_sup('W', ell)} {_sup('a', ell - 1)} + {_sup('b', ell)}: "
+                f"{_shape(step.input_shape)} → {_shape(step.output_shape)}"
             )
             sections.append(Section(t(title), [Lines([words])]))
             sections.append(Section(t("  scalar form"), [form_math(e, scalar_math)]))
@@ -208,7 +226,7 @@ def expand_sections(network: Network, steps: tuple[Step, ...], view: View) -> li
 
 
 def _activation_blocks(step: Step, ell: int, view: View) -> list[Any]:
-    """a_i^(l) = f(z_i^(l)) written out per element (elided), and what f is."""
+    """aᵢ⁽ˡ⁾ = f(zᵢ⁽ˡ⁾) written out per element (elided), and what f is."""
     layer = step.layer
     assert isinstance(layer, Activation)
     if isinstance(layer, Flatten):
@@ -244,7 +262,7 @@ def expand_doc(network: Network, steps: tuple[Step, ...], view: View) -> Doc:
     """``expand --net``."""
     return Doc(
         t(f"nn.Sequential of {len(steps)} layers, in the post's notation"),
-        t("every layer written out: z^(l) = W^(l) a^(l-1) + b^(l), a^(l) = f(z^(l))"),
+        t(f"every layer written out: {_GENERIC}"),
         expand_sections(network, steps, view),
         {"layers": [{"index": s.index, "module": s.layer.module} for s in steps]},
     )
@@ -261,7 +279,7 @@ def run_sections(trace: Trace, view: View, show_steps: bool) -> list[Section]:
     first = numbers_[0] - 1 if isinstance(trace.network.layers[0], Linear) else numbers_[0]
     sections = [
         Section(
-            t(f"x = a^({first}) {format_shape(trace.x.shape)}: {source}"),
+            t(f"x = {_sup('a', first)} {format_shape(trace.x.shape)}: {source}"),
             [Tensor(trace.x, p, keep)],
         )
     ]
@@ -272,17 +290,19 @@ def run_sections(trace: Trace, view: View, show_steps: bool) -> list[Section]:
             assert weight is not None
             sections.append(
                 Section(
-                    t(f"({i}) W^({ell}) = net[{i}].weight {format_shape(weight.shape)}"),
+                    t(f"({i}) {_sup('W', ell)} = net[{i}].weight {format_shape(weight.shape)}"),
                     [Tensor(weight, p, keep)],
                 )
             )
             if bias is not None:
                 sections.append(
-                    Section(t(f"({i}) b^({ell}) = net[{i}].bias"), [Tensor(bias, p, keep)])
+                    Section(t(f"({i}) {_sup('b', ell)} = net[{i}].bias"), [Tensor(bias, p, keep)])
                 )
-            name = f"z^({ell}) = a^({ell - 1})·W^({ell})ᵀ" + (" + b" if bias is not None else "")
+            name = f"{_sup('z', ell)} = {_sup('a', ell - 1)}·{_sup('W', ell)}ᵀ" + (
+                f" + {_sup('b', ell)}" if bias is not None else ""
+            )
         else:
-            name = f"a^({ell}) = {layer.name}(z^({ell}))"
+            name = f"{_sup('a', ell)} = {layer.name}({_sup('z', ell)})"
         sections.append(
             Section(t(f"({i}) {name} {format_shape(out.shape)}"), [Tensor(out, p, keep)])
         )
@@ -365,21 +385,18 @@ def grad_lines(trace: Trace, view: View) -> list[Prose]:
         shape_out = format_shape(trace.outputs[i].shape)
         if isinstance(layer, Linear):
             delta = "G" if i == last else f"the δ that reaches it from ({i + 1})"
-            lines.append(t(f"({i}) δ^({ell}) = ∂L/∂z^({ell}) = {delta}: {shape_out}"))
+            d, w, b, z = _sup("δ", ell), _sup("W", ell), _sup("b", ell), _sup("z", ell)
+            a_in = _sup("a", ell - 1)
+            lines.append(t(f"({i}) {d} = ∂L/∂{z} = {delta}: {shape_out}"))
             lines.append(
                 t(
-                    f"    ∂L/∂W^({ell}) = δ^({ell})ᵀ·a^({ell - 1}), summed over the rows: "
+                    f"    ∂L/∂{w} = {d}ᵀ·{a_in}, summed over the rows: "
                     f"({layer.out_features}, {layer.sized}), W's shape"
                 )
             )
             if layer.bias:
-                lines.append(
-                    t(
-                        f"    ∂L/∂b^({ell}) = δ^({ell}) summed over the rows: "
-                        f"({layer.out_features},)"
-                    )
-                )
-            lines.append(t(f"    ∂L/∂a^({ell - 1}) = δ^({ell})·W^({ell}): {shape_in}"))
+                lines.append(t(f"    ∂L/∂{b} = {d} summed over the rows: ({layer.out_features},)"))
+            lines.append(t(f"    ∂L/∂{a_in} = {d}·{w}: {shape_in}"))
         else:
             assert isinstance(layer, Activation)
             if isinstance(layer, Flatten):
@@ -389,14 +406,17 @@ def grad_lines(trace: Trace, view: View) -> list[Prose]:
             else:
                 lines.append(
                     t(
-                        f"({i}) δ^({ell}) = ∂L/∂a^({ell}) ⊙ {layer.name}′(z^({ell})): {shape_in}"
+                        f"({i}) {_sup('δ', ell)} = ∂L/∂{_sup('a', ell)} ⊙ "
+                        f"{layer.name}′({_sup('z', ell)}): {shape_in}"
                         + ("  (ReLU′(0) = 0, as torch)" if layer.name == "ReLU" else "")
                     )
                 )
+    d = _sup("δ", "l")
     lines.append(
         t(
-            "so δ^(l) = (W^(l+1)ᵀ δ^(l+1)) ⊙ f′(z^(l)), ∂L/∂W^(l) = δ^(l) a^(l-1)ᵀ, "
-            "∂L/∂b^(l) = Σ δ^(l); backward MACs = 2 × forward"
+            f"so {d} = ({_sup('W', 'l+1')}ᵀ {_sup('δ', 'l+1')}) ⊙ f′({_sup('z', 'l')}), "
+            f"∂L/∂{_sup('W', 'l')} = {d} {_sup('a', 'l-1')}ᵀ, ∂L/∂{_sup('b', 'l')} = Σ {d}; "
+            "backward MACs = 2 × forward"
         )
     )
     return lines
@@ -418,13 +438,18 @@ def grad_doc(grads: NetGradients, view: View, check_error: float | None) -> Doc:
         if gw is not None:
             sections.append(
                 Section(
-                    t(f"({i}) ∂L/∂W^({ell}) = net[{i}].weight.grad {format_shape(gw.shape)}"),
+                    t(
+                        f"({i}) ∂L/∂{_sup('W', ell)} = net[{i}].weight.grad "
+                        f"{format_shape(gw.shape)}"
+                    ),
                     [Tensor(gw, p, keep)],
                 )
             )
         if gb is not None:
             sections.append(
-                Section(t(f"({i}) ∂L/∂b^({ell}) = net[{i}].bias.grad"), [Tensor(gb, p, keep)])
+                Section(
+                    t(f"({i}) ∂L/∂{_sup('b', ell)} = net[{i}].bias.grad"), [Tensor(gb, p, keep)]
+                )
             )
     sections.append(
         Section(
@@ -493,7 +518,7 @@ def activation_rows(
     inputs: Any = None,
     outputs: Any = None,
 ) -> tuple[list[Eq | None], Any, Prose]:
-    """a_i^(l) = f(z_i^(l)) for the shown i (elided like a Linear's rows), with the numbers of
+    """aᵢ⁽ˡ⁾ = f(zᵢ⁽ˡ⁾) for the shown i (elided like a Linear's rows), with the numbers of
     one sample when ``inputs`` (its z) and ``outputs`` (its a) are given."""
     import sympy
 

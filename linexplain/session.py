@@ -159,13 +159,15 @@ def forward(
     bias_values: np.ndarray | None = None,
     max_memory: int | None = None,
     for_backward: bool = False,
+    reported: bool = True,
 ) -> Forward:
     """Build the layer (seeded like torch, or from ``weight``), make the input, run it.
 
     The input is ``x`` if given, else ``torch.randn(*input_shape)`` drawn after the layer's
     init, with named dims sized by ``dims`` (default 2 each); with neither, the shape is
     ``(4, in_features)``. Refuses, before allocating, a pass needing more than ``max_memory``
-    (default a quarter of RAM), counting the gradients too when ``for_backward``.
+    (default a quarter of RAM), counting the gradients too when ``for_backward``, and the
+    numbers as Python floats for a report unless not ``reported`` (a figure reads a few).
     """
     if x is not None and input_shape is not None:
         raise LinexplainError(
@@ -222,7 +224,7 @@ def forward(
     copies = 2 if weight is not None else 1
     sized = network.walk(shape, None, dtype)[0].report
     assert sized is not None
-    _check_memory(sized, max_memory, copies, for_backward)
+    _check_memory(sized, max_memory, copies, for_backward, check_bool(reported, "reported"))
     _check_addressable(sized)
 
     # torch draws the init even when weights are then replaced, so the input's draws follow it.
@@ -316,7 +318,11 @@ def _check_addressable(report: ShapeReport) -> None:
 
 
 def _check_memory(
-    report: ShapeReport, max_memory: int | None, param_copies: int, backward: bool
+    report: ShapeReport,
+    max_memory: int | None,
+    param_copies: int,
+    backward: bool,
+    reported: bool = True,
 ) -> None:
     """Refuse a pass needing more than ``max_memory`` (see :mod:`linexplain.memory`).
 
@@ -349,7 +355,9 @@ def _check_memory(
         "the check's float64 copies": (
             16 * sum(numbers) + 48 * rows * min(32, numbers[0]) if backward else 0
         ),
-        "their numbers as Python floats for the report": memory.document_bytes(tensors),
+        "their numbers as Python floats for the report": (
+            memory.document_bytes(tensors) if reported else 0
+        ),
     }
     most = max(extra, key=lambda k: extra[k])
     memory.check(
@@ -659,12 +667,14 @@ def run_network(
     state: dict[str, Any] | None = None,
     max_memory: int | None = None,
     for_backward: bool = False,
+    reported: bool = True,
 ) -> Trace:
     """A network's forward pass as PyTorch computes it (see :class:`Trace`).
 
     ``state`` holds given parameters by ``nn.Sequential``'s names (``0.weight``, ``0.bias``, …),
     each checked against the network. The input is ``x``, else ``torch.randn(*input_shape)`` with
     named dims sized by ``dims`` (2 each by default), else ``(4, in_features)`` of the first layer.
+    Memory is checked as :func:`forward` checks it (``reported`` as there).
     """
     if not isinstance(network, Network):
         raise LinexplainError(
@@ -699,7 +709,9 @@ def run_network(
     sizes = {name: dims.get(name, bound.get(name, DEFAULT_NAME_SIZE)) for name in names}
     shape = tuple(sizes[d] if isinstance(d, str) else d for d in written)
     sized = network.walk(shape, None, dtype)
-    _check_network_memory(sized, shape, dtype, max_memory, bool(state), for_backward)
+    _check_network_memory(
+        sized, shape, dtype, max_memory, bool(state), for_backward, check_bool(reported, "reported")
+    )
     for step in sized:
         if step.report is not None:
             _check_addressable(step.report)
@@ -829,6 +841,7 @@ def _check_network_memory(
     max_memory: int | None,
     given: bool,
     backward: bool,
+    reported: bool = True,
 ) -> None:
     """Refuse, before allocating, a network pass over the limit (see :mod:`linexplain.memory`):
     its parameters (given ones beside the drawn ones), input and every layer's output, their
@@ -852,7 +865,9 @@ def _check_network_memory(
         tensors *= 2
     extra = {
         "the generator's temporaries": memory.draw_scratch(max(map(memory.count, tensors))),
-        "their numbers as Python floats for the report": memory.document_bytes(tensors),
+        "their numbers as Python floats for the report": (
+            memory.document_bytes(tensors) if reported else 0
+        ),
     }
     most = max(extra, key=lambda k: extra[k])
     memory.check(

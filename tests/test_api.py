@@ -107,6 +107,13 @@ def _request(command: Callable[[Any], Any]) -> Callable[..., Any]:
     return call
 
 
+def _lesson(command: Any, in_features: Any, input_shape: Any) -> Any:
+    """``linexplain.lesson``, whose command is positional."""
+    return linexplain.lesson(
+        command, in_features=in_features, out_features=2, input_shape=input_shape
+    )
+
+
 W = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], dtype=np.float32)
 B = np.array([0.5, -0.5], dtype=np.float32)
 X = np.ones((4, 3), dtype=np.float32)
@@ -188,7 +195,11 @@ def _cases() -> list[Case]:
         ),
         Case("Generator.randn", gen(0).randn, {"shape": (2, 3), "dtype": "float32"}),
         Case("linear_init", L.linear_init, {"gen": gen(0), **sizes, "dtype": "float32"}),
-        Case("forward", L.forward, {**run, "max_memory": 2**30, "for_backward": True}),
+        Case(
+            "forward",
+            L.forward,
+            {**run, "max_memory": 2**30, "for_backward": True, "reported": True},
+        ),
         Case("forward(x=, weight=)", L.forward, {"in_features": 3, "out_features": 2, **GIVEN}),
         Case("backward", L.backward, {"run": valid_run(), "upstream": "ones"}),
         Case(
@@ -223,6 +234,15 @@ def _cases() -> list[Case]:
         ),
         Case("explain.grad", _request(commands.grad), {**REQUEST, "check": True}),
         Case("explain.explain", _request(commands.explain), REQUEST),
+        Case("explain.draw", _request(commands.draw), REQUEST),
+        Case(
+            "explain",
+            L.explain,
+            {"in_features": 3, "out_features": 2, "seed": 0, "input_shape": "N,3", "precision": 2},
+        ),
+        Case("draw", L.draw, {"net": "3,2,relu,2", "seed": 0, "max_terms": 4, "index_base": 0}),
+        Case("lesson", _lesson, {"command": "grad", "in_features": 3, "input_shape": (4, 3)}),
+        Case("Lesson", L.Lesson, {"doc": doc}),
     ]
 
 

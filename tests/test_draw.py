@@ -220,7 +220,7 @@ def test_the_api_takes_the_commands_options():
     ("call", "words"),
     [
         (lambda: linexplain.explain(colour="red"), "unknown option 'colour'"),
-        (lambda: linexplain.lesson("paint"), "unknown command"),
+        (lambda: linexplain.lesson("paint"), "command"),
         (lambda: linexplain.draw(net=3), "net must be a spec or a Network"),
         (lambda: linexplain.draw(act="relu"), "act needs net"),
         (lambda: linexplain.draw(in_features=-1, out_features=2), "in_features"),
@@ -245,3 +245,14 @@ def test_the_figure_in_markdown_and_latex():
     latex = cli("draw", "--net", "4,3,relu,2", "--format", "latex").stdout
     drawing = latex.split("\\begin{verbatim}\n", 1)[1].split("\\end{verbatim}", 1)[0]
     assert latex.isascii() and drawing.count("*") == 12 + 6
+
+
+def test_the_memory_limit_counts_what_a_figure_holds():
+    """A seeded figure holds the weights, not a report of every number (which would be ~12×)."""
+    ok = cli(
+        "draw", "--in", "2048", "--out", "2048", "--seed", "0", "--max-memory", "40MB", "--json"
+    )
+    assert ok.exit_code == 0, ok.output
+    line = assert_one_line_error(cli("draw", "--in", "2048", "--out", "2048", "--seed", "0",
+                                     "--max-memory", "10MB"))  # fmt: skip
+    assert "weight, bias, input and output" in line and "report" not in line
