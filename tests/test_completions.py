@@ -62,7 +62,7 @@ def test_bash_completes_options_and_choices() -> None:
 def test_bash_completes_every_commands_format(command: str) -> None:
     assert "--format" in bash_complete("linexplain", command, "--fo")
     assert bash_complete("linexplain", command, "--format", "") == [
-        "pretty", "ascii", "latex", "markdown"
+        "pretty", "ascii", "latex", "markdown", "html", "svg"
     ]  # fmt: skip
 
 

@@ -51,7 +51,9 @@ def test_default_is_the_posts_example_in_order() -> None:
 
 def test_json_has_each_part_in_its_commands_contract() -> None:
     data = json.loads(invoke("--json").stdout)
-    assert set(data) == {"shape", "expand", "run"}
+    assert set(data) == {"shape", "figure", "expand", "run"}
+    drawn = runner.invoke(app, ["draw", "--in", "3", "--out", "3", "--layer", "2", "--json"])
+    assert data["figure"] == json.loads(drawn.stdout)
     shape = json.loads(
         runner.invoke(app, ["shape", "--in", "3", "--out", "3", "-s", "N,C,3", "--json"]).stdout
     )

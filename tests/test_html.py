@@ -323,6 +323,15 @@ def test_hand_written_forms(pages: dict[str, str]) -> None:
     assert "z1=(−0.0043)(−1.0845)+0.3097(−1.3986)+(−0.4752)0.4033+(−0.0114)=−0.6316" in rows
 
 
+def test_prose_names_a_layer_in_unicode(pages: dict[str, str]) -> None:
+    """A network's prose names a⁽¹⁾, W⁽²⁾, δ⁽²⁾ as its maths does, not a^(1)."""
+    assert '<p class="line">a⁽¹⁾ = x, of shape (N, 4)</p>' in pages["expand-net"]
+    assert '<h2 class="section">(0) W⁽²⁾ = net[0].weight (3, 4)</h2>' in pages["run-net"]
+    assert "δ⁽²⁾ = ∂L/∂a⁽²⁾ ⊙ ReLU′(z⁽²⁾)" in pages["grad-net"]
+    for name in ("expand-net", "run-net", "grad-net", "explain-net"):
+        assert "^(" not in pages[name], name
+
+
 def test_maths_say_what_the_text_writer_says(docs: dict[str, Doc]) -> None:
     """Each aligned row read token by token is the text writer's line: the same names, terms
     in the same order, the same numbers (run --steps, expand --seed, grad, activations)."""

@@ -68,7 +68,7 @@ CASES = [
     ([*RUN, "--index-base", "2"], "'2' is not one of"),
     ([*RUN, "--max-terms", "1"], "max terms must be at least 2"),
     ([*RUN, "--layer", "-2"], "--layer -2 is not a layer number"),
-    (["grad", "--format", "html"], "'html' is not one of"),
+    (["grad", "--format", "rtf"], "'rtf' is not one of"),
 ]
 
 

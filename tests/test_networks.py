@@ -681,6 +681,64 @@ def test_expand_writes_each_activation_of_its_layers_z(act: str) -> None:
         assert "z_1^(2)" in row, row
 
 
+NET_PROSE = {  # what each command says in prose, in every writer: pretty, ascii, latex
+    "expand": (
+        ["a⁽¹⁾ = x, of shape (2, 4)", "z⁽²⁾ = W⁽²⁾ a⁽¹⁾ + b⁽²⁾: (2, 4) → (2, 3)",
+         "z⁽ˡ⁾ = W⁽ˡ⁾ a⁽ˡ⁻¹⁾ + b⁽ˡ⁾, a⁽ˡ⁾ = f(z⁽ˡ⁾)"],
+        ["a^(1) = x, of shape (2, 4)", "z^(2) = W^(2) a^(1) + b^(2): (2, 4) -> (2, 3)",
+         "z^(l) = W^(l) a^(l-1) + b^(l), a^(l) = f(z^(l))"],
+        ["a$^{(1)}$ = x", "z$^{(2)}$ = W$^{(2)}$ a$^{(1)}$ + b$^{(2)}$",
+         "z$^{(l)}$ = W$^{(l)}$ a$^{(l-1)}$ + b$^{(l)}$"],
+    ),
+    "run": (
+        ["x = a⁽¹⁾ (2, 4)", "(0) W⁽²⁾ = net[0].weight (3, 4)", "(0) b⁽²⁾ = net[0].bias",
+         "(0) z⁽²⁾ = a⁽¹⁾·W⁽²⁾ᵀ + b⁽²⁾ (2, 3)", "(1) a⁽²⁾ = ReLU(z⁽²⁾) (2, 3)"],
+        ["x = a^(1) (2, 4)", "(0) W^(2) = net[0].weight (3, 4)",
+         "(0) z^(2) = a^(1)*W^(2)^T + b^(2) (2, 3)", "(1) a^(2) = ReLU(z^(2)) (2, 3)"],
+        ["x = a$^{(1)}$ (2, 4)", r"(0) z$^{(2)}$ = a$^{(1)}$$\cdot$W$^{(2)T}$ + b$^{(2)}$"],
+    ),
+    "grad": (
+        ["(2) δ⁽³⁾ = ∂L/∂z⁽³⁾ = G: (2, 2)", "∂L/∂W⁽³⁾ = δ⁽³⁾ᵀ·a⁽²⁾, summed over the rows",
+         "(1) δ⁽²⁾ = ∂L/∂a⁽²⁾ ⊙ ReLU′(z⁽²⁾)", "(0) ∂L/∂W⁽²⁾ = net[0].weight.grad (3, 4)",
+         "so δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾ᵀ δ⁽ˡ⁺¹⁾) ⊙ f′(z⁽ˡ⁾), ∂L/∂W⁽ˡ⁾ = δ⁽ˡ⁾ a⁽ˡ⁻¹⁾ᵀ, ∂L/∂b⁽ˡ⁾ = Σ δ⁽ˡ⁾"],
+        ["(2) delta^(3) = dL/dz^(3) = G: (2, 2)", "dL/dW^(3) = delta^(3)^T*a^(2), summed",
+         "so delta^(l) = (W^(l+1)^T delta^(l+1)) (*) f'(z^(l)), dL/dW^(l) = delta^(l) a^(l-1)^T"],
+        [r"(2) $\delta^{(3)}$ = $\partial$L/$\partial$z$^{(3)}$ = G",
+         r"$\partial$L/$\partial$W$^{(3)}$ = $\delta^{(3)T}$$\cdot$a$^{(2)}$",
+         r"(W$^{(l+1)T}$ $\delta^{(l+1)}$)"],
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("command", list(NET_PROSE))
+def test_network_prose_names_a_layer_as_the_maths_does(command: str) -> None:
+    """a⁽¹⁾, W⁽²⁾, δ⁽ˡ⁾ in the prose, as the maths prints z₁⁽²⁾: unicode on a terminal, a^(1) in
+    ASCII (nothing else), a$^{(1)}$ in LaTeX."""
+    pretty, ascii_, latex = NET_PROSE[command]
+    for fmt, expected in (("pretty", pretty), ("ascii", ascii_), ("latex", latex)):
+        result = cli(command, "--net", "4,3,relu,2", "-s", "2,4", "--format", fmt)
+        assert result.exit_code == 0, result.output
+        out = result.stdout
+        for words in expected:
+            assert words in out, (fmt, words, out)
+        if fmt == "pretty":
+            assert "^(" not in out and "^T" not in out
+        elif fmt == "ascii":
+            assert out.isascii() and "^(^" not in out
+        else:
+            assert "textasciicircum" not in out and r"$\delta$$^" not in out
+
+
+def test_network_prose_writes_any_layer_number() -> None:
+    """Two digits, and below zero (``--layer`` sets the first Linear's number)."""
+    tens = cli("grad", "--net", "4,3,relu,2", "-s", "2,4", "--layer", "10", "--format", "ascii")
+    assert "(0) delta^(10) = dL/dz^(10)" in tens.stdout and "dL/da^(9) = " in tens.stdout
+    zero = cli("grad", "--net", "4,3,relu,2", "-s", "2,4", "--layer", "0", "--format", "pretty")
+    assert "∂L/∂W⁽⁰⁾ = δ⁽⁰⁾ᵀ·a⁽⁻¹⁾" in zero.stdout
+    latex = cli("expand", "--net", "4,3,relu,2", "--layer", "11", "--format", "latex")
+    assert "z$^{(12)}$ = W$^{(12)}$ a$^{(11)}$ + b$^{(12)}$" in latex.stdout
+
+
 def test_expand_and_explain_mention_every_layer_of_a_printed_model(tmp_path: Path) -> None:
     case = next(c for c in CASES if c["name"] == "deep_3d_f64")
     path = tmp_path / "model.txt"

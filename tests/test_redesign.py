@@ -92,7 +92,7 @@ def test_commands_are_thin() -> None:
         if isinstance(f, ast.FunctionDef)
         and any(getattr(d, "func", None) and "command" in ast.unparse(d) for d in f.decorator_list)
     ]
-    names = {"explain", "shape", "expand", "run_command", "grad", "model"}
+    names = {"explain", "shape", "expand", "run_command", "grad", "draw", "model"}
     assert {f.name for f in commands} == names
     for f in commands:
         body = [s for s in f.body if not isinstance(s, ast.Expr)]  # the docstring aside

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from linexplain.counts import Product
+from linexplain.output import latex
 from linexplain.output.text import prose
 from linexplain.readable import count, nbytes
 
@@ -95,3 +96,25 @@ def test_named_products_keep_the_input_order(names: list[str], coeff: int) -> No
     assert count(Product.of(tuple(dims))) == "·".join([str(coeff), *names])
     assert count(Product.of(tuple(names))) == "·".join(names)  # a coefficient of 1 is left out
     assert nbytes(Product.of(tuple(dims))) == "·".join([str(coeff), *names]) + " bytes"
+
+
+@pytest.mark.parametrize(
+    ("unicode", "ascii_", "tex"),
+    [
+        ("a⁽¹²⁾ = x", "a^(12) = x", "a$^{(12)}$ = x"),
+        ("a⁽³⁾", "a^(3)", "a$^{(3)}$"),  # ³ in a layer's superscript is a digit
+        ("0.044715·z³", "0.044715*z^3", r"0.044715$\cdot$z$^{3}$"),  # alone, a power
+        ("W⁽ˡ⁺¹⁾ᵀ δ⁽ˡ⁺¹⁾", "W^(l+1)^T delta^(l+1)", r"W$^{(l+1)T}$ $\delta^{(l+1)}$"),
+        ("a⁽ˡ⁻¹⁾", "a^(l-1)", "a$^{(l-1)}$"),
+        ("a⁽⁻¹⁾", "a^(-1)", "a$^{(-1)}$"),
+        ("10⁻⁵", "10^-5", "10$^{-5}$"),
+        ("x Wᵀ", "x W^T", "x W$^{T}$"),
+        ("f′⁽²⁾", "f'^(2)", "f$'$$^{(2)}$"),  # a prime keeps its own group: no double ^
+    ],
+)
+def test_each_writer_spells_superscripts(unicode: str, ascii_: str, tex: str) -> None:
+    """Prose is authored with unicode superscripts, as the maths prints a layer (a⁽¹²⁾); ASCII
+    writes one ^ per run (a^(12)), LaTeX one maths group per run (a$^{(12)}$)."""
+    assert prose((unicode,), "text") == unicode
+    assert prose((unicode,), "ascii") == ascii_
+    assert latex.prose((unicode,)) == tex

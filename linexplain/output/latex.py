@@ -3,19 +3,25 @@ the figure drawn in ASCII (verbatim)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..document import Code, Doc, Eq, Figure, Lines, Math, Notes, Sym, Table, Tensor, Text
 
 _TEXT_SIGNS = {
-    "×": r"$\times$", "·": r"$\cdot$", "⋅": r"$\cdot$", "ᵀ": r"$^{T}$", "→": r"$\to$",
+    "×": r"$\times$", "·": r"$\cdot$", "⋅": r"$\cdot$", "→": r"$\to$",
     "Σ": r"$\Sigma$", "∂": r"$\partial$", "−": "$-$", "≈": r"$\approx$", "…": r"\dots{}",
     "⋯": r"$\cdots$", "⋮": r"$\vdots$", "⋱": r"$\ddots$", "━": "", "δ": r"$\delta$",
-    "⊙": r"$\odot$", "′": "$'$", "√": r"$\surd$", "π": r"$\pi$", "³": "$^3$", "Φ": r"$\Phi$",
+    "⊙": r"$\odot$", "′": "$'$", "√": r"$\surd$", "π": r"$\pi$", "Φ": r"$\Phi$",
     "σ": r"$\sigma$",
     "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
     "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
 }  # fmt: skip
+# A run of superscript signs is one exponent in maths mode: a⁽¹²⁾ → a$^{(12)}$,
+# a⁽ˡ⁻¹⁾ᵀ → a$^{(l-1)T}$, z³ → z$^{3}$.
+_SUPERSCRIPTS = re.compile("([⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾⁻⁺ˡᵀ]+)")
+_SUPERSCRIPT_SIGNS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾⁻⁺ˡᵀ", "0123456789()-+lT")
+_GREEK = {_TEXT_SIGNS[letter] for letter in "δσΦπΣ"}  # take a superscript in their own $…$
 _MATH_SIGNS = {
     "×": r"\times ", "·": r"\cdot ", "⋅": r"\cdot ", "→": r"\to ", "…": r"\dots",
     "⋯": r"\cdots", "−": "-",
@@ -31,8 +37,22 @@ def prose(t: Text) -> str:
 
             out.append(f"${MathPrinter(part.notation, 'latex').expr(part.expr)}$")
         else:
-            out.append("".join(_TEXT_SIGNS.get(ch, ch) for ch in part))
+            out.append(_text(part))
     return "".join(out).strip()
+
+
+def _text(s: str) -> str:
+    r"""A string of prose in text mode: each run of superscripts one ``$^{…}$`` (``δ⁽²⁾`` one
+    maths group, ``$\delta^{(2)}$``), signs escaped."""
+    out: list[str] = []
+    for i, piece in enumerate(_SUPERSCRIPTS.split(s)):
+        if not i % 2:  # split keeps the runs of superscripts at the odd places
+            out += (_TEXT_SIGNS.get(ch, ch) for ch in piece)
+        elif out and out[-1] in _GREEK:
+            out[-1] = f"{out[-1][:-1]}^{{{piece.translate(_SUPERSCRIPT_SIGNS)}}}$"
+        else:
+            out.append(f"$^{{{piece.translate(_SUPERSCRIPT_SIGNS)}}}$")
+    return "".join(out)
 
 
 def _math_prose(t: Text) -> str:

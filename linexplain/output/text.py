@@ -1,12 +1,13 @@
 """Plain text: unicode (``pretty``) or ASCII, aligned, with no escape codes.
 
-Prose is authored in unicode; ASCII spells its signs (× → x, ᵀ → ^T, …). Maths is printed by
-:mod:`linexplain.output.math` in the same style, never translated afterwards.
+Prose is authored in unicode; ASCII spells its signs (× → x, ᵀ → ^T, a⁽²⁾ → a^(2), …). Maths
+is printed by :mod:`linexplain.output.math` in the same style, never translated afterwards.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -35,9 +36,20 @@ _ASCII = str.maketrans(
     {
         "ᵀ": "^T", "→": "->", "×": "x", "·": "*", "⋅": "*", "Σ": "sum", "∂": "d", "−": "-",
         "≈": "~", "…": "...", "⋯": "...", "⋮": ":", "⋱": "...", "━": "=", "δ": "delta",
-        "⊙": "(*)", "′": "'", "√": "sqrt", "π": "pi", "³": "^3", "Φ": "Phi", "σ": "sigma",
+        "⊙": "(*)", "′": "'", "√": "sqrt", "π": "pi", "Φ": "Phi", "σ": "sigma",
     }
 )  # fmt: skip
+# A run of superscript signs is one exponent, spelled after a single ^ as the maths printer
+# spells a layer: a⁽¹²⁾ → a^(12), a⁽ˡ⁻¹⁾ → a^(l-1), z³ → z^3, 10⁻⁵ → 10^-5.
+_SUPERSCRIPTS = re.compile("[⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾⁻⁺ˡ]+")
+_ASCII_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾⁻⁺ˡ", "0123456789()-+l")
+
+
+def _ascii(s: str) -> str:
+    """Prose with its unicode signs spelled in ASCII."""
+    s = _SUPERSCRIPTS.sub(lambda m: "^" + m[0].translate(_ASCII_SUPERSCRIPT), s)
+    return s.translate(_ASCII)
+
 
 Line = tuple[str, str]  # the text and a rich style name ("" for none)
 
@@ -63,7 +75,7 @@ def prose(t: Text, style: str) -> str:
 
             out.append(MathPrinter(part.notation, style).expr(part.expr))  # type: ignore[arg-type]
         else:
-            out.append(part.translate(_ASCII) if style == "ascii" else part)
+            out.append(_ascii(part) if style == "ascii" else part)
     return "".join(out)
 
 
@@ -145,7 +157,7 @@ def _index_label(flat: int, leading: tuple[int, ...]) -> str:
 
 def table_lines(table: Table, style: str) -> list[Line]:
     """A table as aligned lines, its header dim."""
-    cells = [tuple(c.translate(_ASCII) if style == "ascii" else c for c in row)
+    cells = [tuple(_ascii(c) if style == "ascii" else c for c in row)
              for row in ([table.header] if table.header else []) + table.rows]  # fmt: skip
     widths = [
         max(len(row[i]) for row in cells if i < len(row))
