@@ -9,6 +9,8 @@ Each call takes the command line's options as keywords (``in_features``, ``out_f
 
 from __future__ import annotations
 
+import itertools
+import os
 from dataclasses import fields
 from typing import Any
 
@@ -20,6 +22,7 @@ from .request import Request
 from .view import View
 
 COMMANDS = ("shape", "expand", "run", "grad", "explain", "draw")
+_FIGURES = itertools.count(1)
 _VIEW = {f.name for f in fields(View)} - {"format"}
 _REQUEST = {f.name for f in fields(Request)} - {"view", "notes", "model", "network"}
 
@@ -55,13 +58,9 @@ class Lesson:
 
     def save(self, path: str, fmt: str | None = None) -> None:
         """Write the lesson to ``path``, in ``fmt`` or the format its suffix names."""
-        from .output import write_file
+        from .output import format_for, write_file
 
-        if fmt is None:
-            suffix = path[path.rfind(".") :].lower() if "." in path else ""
-            fmt = {".html": "html", ".svg": "svg", ".md": "markdown", ".tex": "latex",
-                   ".json": "json"}.get(suffix, "pretty")  # fmt: skip
-        write_file(self.doc, fmt, path)
+        write_file(self.doc, format_for(path) if fmt is None else fmt, path)
 
     def __str__(self) -> str:
         return self.render("pretty")
@@ -79,9 +78,11 @@ class Lesson:
         from .output.svg import svg
 
         try:
-            return svg(figure_of(self.doc))
+            drawn = figure_of(self.doc)
         except LinexplainError:  # no figure in this document: nothing to show as SVG
             return None
+        # Its own ids: several figures share one notebook page.
+        return svg(drawn, id_prefix=f"linexplain-figure-{os.getpid()}-{next(_FIGURES)}")
 
     def _repr_latex_(self) -> str | None:
         """A document of maths and prose only, as notebooks typeset LaTeX (MathJax): display

@@ -13,6 +13,9 @@ MAX_SHOWN = 8
 FULL_LIMIT = 4096
 """The most weights one expansion writes out or one figure's layer draws (a 64 x 64 layer)."""
 
+MAX_DRAWN = 64
+"""The most neurons a figure draws in one column."""
+
 
 def shown_indices(n: int, base: int = 0, keep: int | None = MAX_SHOWN) -> list[int | None]:
     """The indices shown along an axis of length n (from ``base``): all of them (keep=None or

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .document import ALL, DENSE, EACH, RESHAPE, Column, Figure, Wiring
-from .elide import check_shown, shown_indices
+from .elide import MAX_DRAWN, check_shown, shown_count, shown_indices
 from .errors import LinexplainError
 from .grammar import Shape, format_shape
 from .layers import Linear
@@ -44,13 +44,15 @@ def layer_name(layer: Any) -> str:
     return layer.name if not layer.arguments else layer.module
 
 
-def _kind(layer: Any, before: int, after: int) -> str:
+def _kind(layer: Any, before: int, after: int, rank: int) -> str:
+    """How ``layer`` wires one sample's ``before`` features to its ``after`` features (its
+    input has ``rank`` dims)."""
     from .activations import Flatten, Softmax
 
     if isinstance(layer, Linear):
         return DENSE
-    if isinstance(layer, Softmax):
-        return ALL
+    if isinstance(layer, Softmax):  # over the features: each output from all of them
+        return ALL if layer.axis(rank) == rank - 1 else EACH
     if isinstance(layer, Flatten) and before != after:
         return RESHAPE
     return EACH
@@ -73,6 +75,14 @@ def figure(
     numbers = [view.layer] if lone else network.numbers(view.layer)
 
     def column(letter: str, layer: int | None, size: int, bias: Any = None) -> Column:
+        if shown_count(size, keep) > MAX_DRAWN:
+            raise LinexplainError(
+                f"drawing {shown_count(size, keep):,} neurons in a column is too many: "
+                f"linexplain draws at most {MAX_DRAWN}",
+                "drop --full: big layers show their first and last neurons"
+                if keep is None
+                else f"lower --max-terms to {MAX_DRAWN} or less",
+            )
         shown = tuple(shown_indices(size, base, keep))
         values = None
         if bias is not None:
@@ -82,12 +92,15 @@ def figure(
         )
 
     first = steps[0]
-    columns = [column("x", None, _width(first, first.input_shape, "the input"))]
+    inputs = _width(first, first.input_shape, "the input")
+    if _flattens(first):  # one sample is all the numbers Flatten puts in a row
+        inputs = _width(first, first.output_shape, "the flattened input")
+    columns = [column("x", None, inputs)]
     layers: list[Wiring] = []
     for k, step in enumerate(steps):
         layer = step.layer
         size = _width(step, step.output_shape, f"the output of ({step.index}) {layer.module}")
-        kind = _kind(layer, columns[-1].size, size)
+        kind = _kind(layer, columns[-1].size, size, len(step.input_shape))
         if kind in (DENSE, ALL):
             check_shown(size, columns[-1].size, keep, view.full)
         weight, bias = params[k] if params is not None else (None, None)
@@ -108,7 +121,7 @@ def figure(
                 )
                 for i in out.shown
             )
-            scale = float(abs(weight).max())
+            scale = max(float(weight.max()), -float(weight.min()))  # no |W| copy
         layers.append(Wiring(kind, layer_name(layer), None if lone else step.index, weights, scale))
         columns.append(out)
 
@@ -130,6 +143,14 @@ def figure(
     )
 
 
+def _flattens(step: Step) -> bool:
+    """Whether a first layer is a Flatten that puts more than the last dim in one row."""
+    from .activations import Flatten
+
+    last_in, last_out = step.input_shape[-1:], step.output_shape[-1:]
+    return isinstance(step.layer, Flatten) and last_in != last_out
+
+
 def _description(columns: list[Column], layers: list[Wiring], shape: Shape) -> str:
     """What the figure shows, in a sentence or two (an SVG's <desc>)."""
     parts = [f"One sample of an input {format_shape(shape)}: its {columns[0].size:,} features"]
@@ -143,6 +164,11 @@ def _description(columns: list[Column], layers: list[Wiring], shape: Shape) -> s
             )
         elif wiring.kind == ALL:
             parts.append(f"{wiring.name} makes each output from every input")
+        elif wiring.name.startswith("Softmax"):
+            parts.append(
+                f"{wiring.name} normalises along another dim than the features, so each "
+                "feature's output comes from that feature alone (across the samples)"
+            )
         elif wiring.kind == RESHAPE:
             parts.append(f"{wiring.name} reshapes them into {after.size:,} features")
         else:
@@ -160,6 +186,7 @@ def figure_data(f: Figure) -> dict[str, Any]:
         "numeric": f.numeric,
         "neurons": sum(c.size for c in f.columns),
         "wires": sum(f.wires(k) for k in range(len(f.layers))),
+        "weighted_wires": sum(f.wires(k) for k, w in enumerate(f.layers) if w.kind == DENSE),
         "columns": [
             {
                 "name": c.letter,
@@ -181,7 +208,8 @@ def figure_data(f: Figure) -> dict[str, Any]:
                 "weights": None
                 if w.weights is None
                 else [list(r) if r else None for r in w.weights],
+                "bias": None if after.bias_values is None else list(after.bias_values),
             }
-            for k, w in enumerate(f.layers)
+            for k, (w, after) in enumerate(zip(f.layers, f.columns[1:], strict=True))
         ],
     }

@@ -634,10 +634,7 @@ def draw_doc(drawn: Figure, source: str) -> Doc:
     dense = [k for k, w in enumerate(drawn.layers) if w.kind == DENSE]
     wires = sum(drawn.wires(k) for k in dense)
     sizes = " → ".join(f"{c.size:,}" for c in drawn.columns)
-    summary = f"neurons {sizes}; {wires:,} weighted wires (one weight w_ij each)"
-    hidden = sum(c.hidden for c in drawn.columns)
-    if hidden:
-        summary += f"; {hidden:,} neurons hidden in marked gaps"
+    summary = f"neurons {sizes}; {wires:,} weighted {'wire' if wires == 1 else 'wires'}"
     summary += f"; {source}" if source else "; no numbers (give --seed or weights for them)"
     return Doc(t(drawn.title), t(summary), [figure_section(drawn)], figure_data(drawn))
 
@@ -880,26 +877,35 @@ def draw(req: Request) -> Doc:
         doc = draw_doc(figure(network, steps, req.view, params), source)
         _add_notes(doc, req)
         return doc
+    one, params, source = None, None, ""
+    if req.weight is not None:  # checked as run checks it; the weights give the sizes
+        from .session import forward
+
+        rows = None if req.input_shape is None else _sample(req.input_shape)
+        one = forward(
+            req.in_features, req.out_features, bias=req.bias, seed=req.seed or 0,
+            dtype=req.dtype, input_shape=rows, weight=req.weight, bias_values=req.bias_values,
+            max_memory=req.max_memory, reported=False,
+        )  # fmt: skip
     in_features, out = req.in_features, req.out_features
-    if req.weight is not None:  # the weights give the sizes
-        out, in_features = (int(d) for d in req.weight.shape)
+    if one is not None:
+        in_features, out = one.layer.in_features, one.layer.out_features
     elif req.input_shape is not None and in_features is None:
         in_features = explain_shape(req.input_shape, None, out or 1, dims=req.dims).in_features
     in_features = POST_IN_FEATURES if in_features is None else in_features
     out = POST_IN_FEATURES if out is None else out
-    bias = req.bias if req.weight is None else req.bias_values is not None
+    bias = req.bias if one is None else one.layer.bias is not None
     layer = Linear(in_features, out, bias)
     shape = req.input_shape if req.input_shape is not None else ("N", in_features)
     (step,) = Network((layer,)).walk(shape, req.dims, req.dtype)
-    params, source = None, ""
-    if req.seed is not None or req.weight is not None:
+    if one is None and req.seed is not None:
         from .session import forward
 
         one = forward(
-            in_features, out, bias=bias, seed=req.seed or 0, dtype=req.dtype,
-            input_shape=(in_features,), weight=req.weight, bias_values=req.bias_values,
-            max_memory=req.max_memory, reported=False,
+            in_features, out, bias=bias, seed=req.seed, dtype=req.dtype,
+            input_shape=(in_features,), max_memory=req.max_memory, reported=False,
         )  # fmt: skip
+    if one is not None:
         params, source = [(one.layer.weight, one.layer.bias)], _weights_words(req)
     doc = draw_doc(figure(Network((layer,)), (step,), req.view, params), source)
     _add_notes(doc, req)

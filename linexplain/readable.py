@@ -86,3 +86,19 @@ def nbytes(value: Product) -> str:
         if n >= size or (size > 2**10 and 2048 * n >= 1999 * size):
             return f"{_approx(n, size)} {unit} ({n:,} B)"
     return f"{n} B"
+
+
+# Characters a terminal or a page would act on rather than show: C0 and C1 controls (ESC starts
+# terminal escape codes) and the bidirectional controls that reorder text (U+202E shows "evil"
+# as "live"). Names read from files and typed by users are shown with these spelled out.
+_UNSEEN = {
+    *range(0x00, 0x20), *range(0x7F, 0xA0), 0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F),
+    *range(0x2066, 0x206A),
+}  # fmt: skip
+_SEEN = {code: f"\\x{code:02x}" if code < 0x100 else f"<U+{code:04X}>" for code in _UNSEEN}
+
+
+def visible(text: str) -> str:
+    r"""``text`` with control and bidi-override characters spelled out (``\x1b``, ``<U+202E>``),
+    so no name can move a terminal's cursor or reorder a line; anything else is kept."""
+    return text.translate(_SEEN)

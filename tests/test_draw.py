@@ -37,10 +37,10 @@ def test_the_posts_figure_by_default():
     assert [c["size"] for c in d["columns"]] == [3, 3]
     assert [c["name"] for c in d["columns"]] == ["x", "z"]
     assert d["columns"][1]["bias"] and not d["columns"][0]["bias"]
-    assert d["wires"] == 9 and d["neurons"] == 6 and not d["numeric"]
+    assert d["wires"] == d["weighted_wires"] == 9 and d["neurons"] == 6 and not d["numeric"]
     assert d["layers"] == [
         {"name": "Linear(3 → 3)", "index": None, "kind": "dense", "wires": 9, "drawn": 9,
-         "weights": None}
+         "weights": None, "bias": None}
     ]  # fmt: skip
 
 
@@ -80,9 +80,18 @@ def test_a_network_in_the_posts_notation():
 
 def test_kinds_of_wiring():
     d = data("--net", "Flatten(), Linear(12, 3, bias=False), Softmax(dim=-1)", "-s", "N,3,4")
-    assert [w["kind"] for w in d["layers"]] == ["reshape", "dense", "all"]
-    assert [c["size"] for c in d["columns"]] == [4, 12, 3, 3]
-    assert [w["wires"] for w in d["layers"]] == [0, 36, 9]
+    # a first Flatten: one sample is all 12 numbers in a row, each kept as it is
+    assert [w["kind"] for w in d["layers"]] == ["each", "dense", "all"]
+    assert [c["size"] for c in d["columns"]] == [12, 12, 3, 3]
+    assert [w["wires"] for w in d["layers"]] == [12, 36, 9]
+    assert d["weighted_wires"] == 36
+    later = data("--net", "Linear(4, 5), Flatten(), Linear(15, 2)", "-s", "N,3,4")
+    assert [w["kind"] for w in later["layers"]] == ["dense", "reshape", "dense"]
+    # Softmax over another dim than the features: each feature alone, not every to every
+    other = data("--net", "4,3,softmax(0)", "-s", "N,4")
+    assert [w["kind"] for w in other["layers"]] == ["dense", "each"]
+    assert data("--net", "Linear(4, 3), Softmax()", "-s", "2,2,4")["layers"][1]["kind"] == "each"
+    assert data("--net", "Linear(4, 3), Softmax()", "-s", "2,4")["layers"][1]["kind"] == "all"
     assert d["layers"][1]["name"] == "Linear(12 → 3, bias=False)"
     assert not d["columns"][2]["bias"]
     assert data("--net", "4,3,gelu,dropout,2")["layers"][1]["kind"] == "each"
@@ -152,6 +161,27 @@ def test_weights_from_a_state_dict(tmp_path):
 # --- the command line -----------------------------------------------------------------------
 
 
+def test_weights_checked_as_run_checks_them():
+    for args, words in (
+        (["--weight", "[]"], "2-D weight"),
+        (["--weight", "[[1, 2]]", "--in", "3"], "--in 3 disagrees"),
+        (["--weight", "[[1, 2]]", "--no-bias", "--bias-values", "[1]"], "--no-bias"),
+        (["--weight", "[[1, 2]]", "-s", "N,3"], "must equal the weight's columns"),
+    ):
+        assert words in assert_one_line_error(cli("draw", *args))
+    d = data("--weight", "[[1, -2]]", "--bias-values", "[0.5]", "-s", "N,2")
+    assert d["layers"][0]["weights"] == [[1.0, -2.0]] and d["layers"][0]["bias"] == [0.5]
+
+
+def test_full_and_max_terms_are_bounded():
+    assert "at most 64" in assert_one_line_error(
+        cli("draw", "--in", "1", "--out", "4096", "--full")
+    )
+    line = assert_one_line_error(cli("draw", "--in", "2", "--out", "100", "--max-terms", "100"))
+    assert "lower --max-terms" in line
+    assert data("--in", "64", "--out", "64", "--full")["layers"][0]["drawn"] == 4096
+
+
 def test_output_file_and_its_suffix(tmp_path):
     target = tmp_path / "figure.json"
     result = cli("draw", "--in", "4", "--out", "2", "-o", str(target))
@@ -160,6 +190,16 @@ def test_output_file_and_its_suffix(tmp_path):
     text = tmp_path / "figure.txt"
     assert cli("draw", "-o", str(text), "--format", "ascii").exit_code == 0
     assert text.read_text().isascii()
+    plain = tmp_path / "figure"
+    assert cli("draw", "-o", str(plain)).exit_code == 0 and "●" in plain.read_text()
+    line = assert_one_line_error(cli("draw", "-o", str(tmp_path / "x.png")))
+    assert "'.png'" in line and not (tmp_path / "x.png").exists()
+    assert cli("draw", "-o", str(tmp_path / "x.png"), "--format", "svg").exit_code == 0
+    assert "both say" in assert_one_line_error(cli("draw", "--json", "--format", "svg"))
+    linexplain.draw().save(str(tmp_path / "saved.svg"))
+    assert (tmp_path / "saved.svg").read_text().startswith("<svg")
+    with pytest.raises(LinexplainError, match="suffix"):
+        linexplain.draw().save(str(tmp_path / "saved.pdf"))
 
 
 @pytest.mark.parametrize(

@@ -38,22 +38,21 @@ def _layer(value: int | None) -> int | None:
     return None if value in (None, -1) else value
 
 
-SUFFIXES = {
-    ".html": "html", ".htm": "html", ".svg": "svg", ".md": "markdown", ".tex": "latex",
-    ".json": "json", ".txt": "pretty",
-}  # fmt: skip
-
-
 def output_format(format_: Any, json: bool, piped: str, output: str | None = None) -> str:
     """json, or the format asked for, or the one ``output``'s suffix names, or ``pretty`` on a
     terminal and ``piped`` elsewhere."""
+    if json and format_ is not None:
+        raise LinexplainError(
+            f"--json and --format {_value(format_)} both say what to write", "give one of them"
+        )
     if json:
         return "json"
     if format_ is not None:
         return str(_value(format_))
     if output is not None and output != "-":
-        suffix = output[output.rfind(".") :].lower() if "." in output else ""
-        return SUFFIXES.get(suffix, piped)
+        from ..output import format_for
+
+        return format_for(output)
     return "pretty" if use_rich(sys.stdout) else piped
 
 

@@ -9,6 +9,7 @@ imports what it needs when it runs: a document without maths never loads sympy.
 from __future__ import annotations
 
 import io
+import os
 import sys
 from typing import TextIO
 
@@ -18,6 +19,23 @@ from ..grammar import check_choice
 from ..terminal import use_rich
 
 FORMATS = ("json", "latex", "markdown", "pretty", "ascii", "html", "svg")
+SUFFIXES = {
+    ".html": "html", ".htm": "html", ".svg": "svg", ".md": "markdown", ".tex": "latex",
+    ".json": "json", ".txt": "pretty",
+}  # fmt: skip
+
+
+def format_for(path: str) -> str:
+    """The format a file's suffix names (plain unicode text for a file without one)."""
+    suffix = os.path.splitext(os.path.basename(str(path)))[1]
+    if not suffix:
+        return "pretty"
+    if suffix.lower() not in SUFFIXES:
+        raise LinexplainError(
+            f"cannot tell which format to write to {path!r} from its suffix {suffix!r}",
+            f"name it with one of {', '.join(SUFFIXES)}, or give --format",
+        )
+    return SUFFIXES[suffix.lower()]
 
 
 def _check(doc: object, fmt: object) -> str:
