@@ -177,10 +177,10 @@ NUMBERS_TITLE = "The scalar form with numbers (x: the torch.randn(in_features) a
 
 
 def _index_note(view: View) -> Prose:
-    """How w_{i,j} maps to layer.weight."""
+    """How w_ij maps to layer.weight."""
     if view.index_base == 0:
-        return t("indices are 0-based: w_{i,j} is layer.weight[i, j]")
-    return t("indices are 1-based (math style): w_{i,j} is layer.weight[i-1, j-1]")
+        return t("indices are 0-based: w_ij is layer.weight[i, j]")
+    return t("indices are 1-based (math style): w_ij is layer.weight[i-1, j-1]")
 
 
 def _shape_words(input_shape: Shape | None, in_: int, out: int) -> list[Prose]:

@@ -152,9 +152,12 @@ def test_softmax_joins_all_without_weights_and_a_flatten_regroups() -> None:
     assert outputs(soft) == ["a₁⁽²⁾", "a₂⁽²⁾"]
     assert any(line.startswith("○ (Softmax(dim=None))") for line in legend(fig, "text"))
 
+    # A first Flatten draws the flattened sample, each number kept; a later one regroups.
     net = Network.of(parse_net("flatten,12,4"))
-    flat, _ = blocks(drawing(figure(net, net.walk(("N", 3, 4)), View())))
-    assert len(flat) == 2 and "4 features a row" in flat[1] and "12 features" in flat[1]
+    assert figure(net, net.walk(("N", 3, 4)), View()).layers[0].kind == "each"
+    net = Network.of(parse_net("Linear(4, 5), Flatten(), Linear(15, 2)"))
+    _, flat, _ = blocks(drawing(figure(net, net.walk(("N", 3, 4)), View())))
+    assert len(flat) == 2 and "5 features a row" in flat[1] and "15 features" in flat[1]
 
 
 # --- names and numbers -----------------------------------------------------------------------

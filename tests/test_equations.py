@@ -380,7 +380,7 @@ def test_an_input_shape_the_layer_refuses(shape: tuple, message: str) -> None:
 
 def test_zero_based_indices_say_what_they_mean() -> None:
     e = expand(3, 2, view=View(index_base=0))
-    note = "indices are 0-based: w_{i,j} is layer.weight[i, j]"
+    note = "indices are 0-based: w_ij is layer.weight[i, j]"
     assert note in render(expand_doc(e))
     assert note in render(expand_doc(e, "scalar"))  # every form says it once
     assert render(expand_doc(e, "matrix")).count(note) == 1

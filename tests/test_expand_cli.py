@@ -47,7 +47,7 @@ def test_batched_shapes_and_zero_base() -> None:
     out = invoke("--out", "2", "-s", "N,C,3", "--index-base", "0", "--form", "pytorch").stdout
     assert "(N*C x 3)*(3 x 2) = (N*C x 2)" in out
     assert "x (N, C, 3) -> y (N, C, 2)" in out
-    assert "indices are 0-based: w_{i,j} is layer.weight[i, j]" in out
+    assert "indices are 0-based: w_ij is layer.weight[i, j]" in out
 
 
 @pytest.mark.parametrize("form", ["scalar", "matrix", "pytorch"])

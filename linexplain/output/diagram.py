@@ -44,7 +44,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..document import ALL, DENSE, EACH, Column, Figure, Wiring
-from ..readable import SUPERSCRIPT, number
+from ..readable import SUPERSCRIPT, number, visible
 
 Span = tuple[int, int, str]
 Drawn = tuple[str, list[Span]]
@@ -109,7 +109,10 @@ class _Line:
 
 
 def _plain(s: str, style: str) -> str:
-    """``s`` in ``style``: ASCII spells unicode signs out (anything left over becomes ``?``)."""
+    """``s`` in ``style``, its controls spelled out (:func:`~linexplain.readable.visible`: a
+    layer's name may come from a file); ASCII spells unicode signs out (anything left over
+    becomes ``?``)."""
+    s = visible(s)
     if style != "ascii":
         return s
     return s.replace("ᵢⱼ", "_ij").translate(_ASCII).encode("ascii", "replace").decode("ascii")
@@ -122,6 +125,11 @@ def _name(letter: str, indices: tuple[int, ...], layer: int | None, style: str, 
     if style == "ascii":
         return letter + (f"_{sub}" if sub else "") + (f"^{sup}" if sup else "")
     return letter + sub.translate(_SUBSCRIPT) + sup.translate(SUPERSCRIPT)
+
+
+def _counted(n: int, one: str, many: str) -> str:
+    """``1 weight``, ``200,704 weights``."""
+    return f"{n:,} {one if n == 1 else many}"
 
 
 def _more(hidden: int, g: _Glyphs) -> str:
@@ -190,7 +198,8 @@ def _header(fig: Figure, k: int, style: str) -> Drawn:
     wiring, after = fig.layers[k], fig.columns[k + 1]
     name = wiring.name if wiring.index is None else f"({wiring.index}) {wiring.name}"
     if wiring.kind == DENSE:
-        what = f"{fig.wires(k):,} weights" + (f", {after.size:,} biases" if after.bias else "")
+        what = _counted(fig.wires(k), "weight", "weights")
+        what += f", {_counted(after.size, 'bias', 'biases')}" if after.bias else ""
     elif wiring.kind == ALL:
         what = "each output from every input"
     elif wiring.kind == EACH:
@@ -386,9 +395,11 @@ def _reshape(wiring: Wiring, before: Column, after: Column, style: str, g: _Glyp
     """A Flatten that regroups one sample's numbers: one line, no wires."""
     x = _name(before.letter, (), before.layer, style, False)
     a = _name(after.letter, (), after.layer, style, False)
-    line = _Line().add(x, "bold").add(f" ({before.size:,} features a row) {g.wire * 2}")
+    features = _counted(before.size, "feature", "features")
+    line = _Line().add(x, "bold").add(f" ({features} a row) {g.wire * 2}")
     line.add(_plain(wiring.name.split("(")[0], style), "cyan").add(g.wire * 2 + g.arrow + " ")
-    line.add(a, "bold").add(f" ({after.size:,} features): the same numbers regrouped, no weights")
+    features = _counted(after.size, "feature", "features")
+    line.add(a, "bold").add(f" ({features}): the same numbers regrouped, no weights")
     return line.done()
 
 

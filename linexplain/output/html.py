@@ -14,6 +14,7 @@ import itertools
 import os
 
 from ..document import Code, Doc, Figure, Lines, Math, Notes, Section, Sym, Table, Tensor, Text
+from ..readable import visible
 from .mathml import esc, inline_mathml, math_mathml
 
 CSP = (
@@ -173,7 +174,13 @@ def _unruled(t: Text) -> Text:
 
 def prose(t: Text) -> str:
     """Prose as HTML: its text escaped, its maths inline MathML."""
-    return "".join(inline_mathml(part) if isinstance(part, Sym) else esc(part) for part in t)
+    return "".join(inline_mathml(part) if isinstance(part, Sym) else _esc(part) for part in t)
+
+
+def _esc(s: str) -> str:
+    """A string from the document, escaped for HTML with its controls spelled out (a name from
+    a file must not reorder the page's text, nor carry an escape code into it)."""
+    return esc(visible(s))
 
 
 def _plain(t: Text) -> str:
@@ -195,10 +202,12 @@ def block_html(block: Table | Tensor | Lines | Notes | Code | Math) -> str:
         hidden = f'\n<p class="hidden">{prose(block.hidden)}</p>' if block.hidden else ""
         return f'<div class="math scroll">{math_mathml(block)}</div>{hidden}'
     if isinstance(block, Code):
+        from .text import code_text
+
         language = esc(block.language)
         return (
             f'<div class="scroll"><pre><code class="language-{language}">'
-            f"{esc(block.code)}</code></pre></div>"
+            f"{esc(code_text(block.code))}</code></pre></div>"
         )
     if isinstance(block, Notes):
         lines = "".join(f"<p>{prose(line)}</p>" for line in block.lines)
@@ -220,7 +229,7 @@ def _table(table: Table) -> str:
     out = ['<div class="scroll"><table>']
     if table.header:
         head = "".join(
-            f'<th scope="col"{align(k)}>{esc(cell)}</th>' for k, cell in enumerate(table.header)
+            f'<th scope="col"{align(k)}>{_esc(cell)}</th>' for k, cell in enumerate(table.header)
         )
         out.append(f"<thead><tr>{head}</tr></thead>")
     out.append("<tbody>")
@@ -228,9 +237,9 @@ def _table(table: Table) -> str:
         cells = []
         for k, cell in enumerate(row):
             if table.numeric and k == 0:
-                cells.append(f'<th scope="row">{esc(cell)}</th>')
+                cells.append(f'<th scope="row">{_esc(cell)}</th>')
             else:
-                cells.append(f"<td{align(k)}>{esc(cell)}</td>")
+                cells.append(f"<td{align(k)}>{_esc(cell)}</td>")
         cells += ["<td></td>"] * (columns - len(row))
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</tbody></table></div>")
@@ -242,7 +251,7 @@ def _figure(figure: Figure, id_prefix: str) -> str:
     from .svg import svg
 
     drawing = svg(figure, standalone=False, id_prefix=id_prefix)
-    caption = f"<figcaption>Figure: {esc(figure.title)}</figcaption>" if figure.title else ""
+    caption = f"<figcaption>Figure: {_esc(figure.title)}</figcaption>" if figure.title else ""
     return f'<figure><div class="scroll">{drawing}</div>{caption}</figure>'
 
 

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from ..document import Code, Doc, Eq, Figure, Lines, Math, Notes, Sym, Table, Tensor, Text
+from ..readable import visible
 
 _TEXT_SIGNS = {
     "×": r"$\times$", "·": r"$\cdot$", "⋅": r"$\cdot$", "→": r"$\to$",
@@ -16,6 +17,7 @@ _TEXT_SIGNS = {
     "σ": r"$\sigma$",
     "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
     "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    "<": r"\textless{}", ">": r"\textgreater{}",  # OT1 text fonts print < > as ¡ ¿
 }  # fmt: skip
 # A run of superscript signs is one exponent in maths mode: a⁽¹²⁾ → a$^{(12)}$,
 # a⁽ˡ⁻¹⁾ᵀ → a$^{(l-1)T}$, z³ → z$^{3}$.
@@ -37,7 +39,7 @@ def prose(t: Text) -> str:
 
             out.append(f"${MathPrinter(part.notation, 'latex').expr(part.expr)}$")
         else:
-            out.append(_text(part))
+            out.append(_text(visible(part)))
     return "".join(out).strip()
 
 
@@ -103,9 +105,15 @@ def _table(table: Table) -> list[str]:
     return [*lines, r"\end{tabular}"]
 
 
+def _verbatim(lines: list[str]) -> list[str]:
+    r"""Lines in a verbatim block; a name holding ``\end{verbatim}`` must not end it early."""
+    end = r"\end{verbatim}"
+    return [r"\begin{verbatim}", *(line.replace(end, r"\end {verbatim}") for line in lines), end]
+
+
 def latex(doc: Doc) -> str:
     """The document as LaTeX (amsmath for ``aligned``)."""
-    from .text import tensor_table
+    from .text import code_text, tensor_table
 
     out = [rf"\section*{{{prose(doc.title)}}}"]
     if doc.summary:
@@ -122,7 +130,7 @@ def latex(doc: Doc) -> str:
                 out += ["\\[", math_latex(block), "\\]"]
                 out += [prose(block.hidden) + r"\par"] if block.hidden else []
             elif isinstance(block, Code):
-                out += ["\\begin{verbatim}", block.code, "\\end{verbatim}"]
+                out += _verbatim(code_text(block.code).split("\n"))
             elif isinstance(block, Notes):
                 out += [rf"\emph{{{prose(line)}}}\par" for line in block.lines]
             elif isinstance(block, Lines):
@@ -130,7 +138,6 @@ def latex(doc: Doc) -> str:
             elif isinstance(block, Figure):  # verbatim is ASCII-safe in every LaTeX engine
                 from .diagram import diagram_lines, legend
 
-                drawing = [line for line, _ in diagram_lines(block, "ascii")]
-                out += [r"\begin{verbatim}", *drawing, r"\end{verbatim}"]
+                out += _verbatim([line for line, _ in diagram_lines(block, "ascii")])
                 out += [prose((line,)) + r"\par" for line in legend(block, "ascii")]
     return "\n".join(out) + "\n"

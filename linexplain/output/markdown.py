@@ -4,6 +4,7 @@ the figure drawn in a text block."""
 from __future__ import annotations
 
 from ..document import Code, Doc, Figure, Lines, Math, Notes, Sym, Table, Tensor, Text
+from ..readable import visible
 
 _ESCAPE = str.maketrans({ch: "\\" + ch for ch in "\\*_|`<>[]"})
 
@@ -17,7 +18,7 @@ def prose(t: Text) -> str:
 
             out.append(f"${MathPrinter(part.notation, 'latex').expr(part.expr)}$")
         else:
-            out.append(part.translate(_ESCAPE))
+            out.append(visible(part).translate(_ESCAPE))
     return "".join(out).strip()
 
 
@@ -32,7 +33,7 @@ def _table(table: Table) -> list[str]:
 def markdown(doc: Doc) -> str:
     """The document as Markdown."""
     from .latex import math_latex
-    from .text import tensor_table
+    from .text import code_text, tensor_table
 
     out = [f"### {prose(doc.title)}", ""]
     if doc.summary:
@@ -49,7 +50,7 @@ def markdown(doc: Doc) -> str:
                 out += ["$$", math_latex(block), "$$", ""]
                 out += [prose(block.hidden), ""] if block.hidden else []
             elif isinstance(block, Code):
-                out += [f"```{block.language}", block.code, "```", ""]
+                out += [f"```{block.language}", code_text(block.code), "```", ""]
             elif isinstance(block, Notes):
                 out += [f"> {prose(line)}" for line in block.lines] + [""]
             elif isinstance(block, Lines):

@@ -27,7 +27,7 @@ from ..document import (
 )
 from ..elide import shown_indices
 from ..grammar import format_shape
-from ..readable import fixed_or_scientific
+from ..readable import fixed_or_scientific, visible
 from .diagram import Span, diagram_lines, legend
 
 Style = Literal["text", "ascii"]
@@ -75,8 +75,21 @@ def prose(t: Text, style: str) -> str:
 
             out.append(MathPrinter(part.notation, style).expr(part.expr))  # type: ignore[arg-type]
         else:
-            out.append(_ascii(part) if style == "ascii" else part)
+            out.append(_cell(part, style))
     return "".join(out)
+
+
+def _cell(s: str, style: str) -> str:
+    """A string from the document as ``style`` writes it: its controls spelled out (a name from
+    a file must not drive the terminal), its signs in ASCII when asked."""
+    s = visible(s)
+    return _ascii(s) if style == "ascii" else s
+
+
+def code_text(code: str) -> str:
+    """Code with its controls spelled out line by line (a snippet may hold a name from a file),
+    its line breaks kept."""
+    return "\n".join(visible(line) for line in code.split("\n"))
 
 
 def math_lines(block: Math, style: str) -> list[str]:
@@ -157,7 +170,7 @@ def _index_label(flat: int, leading: tuple[int, ...]) -> str:
 
 def table_lines(table: Table, style: str) -> list[Line]:
     """A table as aligned lines, its header dim."""
-    cells = [tuple(_ascii(c) if style == "ascii" else c for c in row)
+    cells = [tuple(_cell(c, style) for c in row)
              for row in ([table.header] if table.header else []) + table.rows]  # fmt: skip
     widths = [
         max(len(row[i]) for row in cells if i < len(row))
@@ -198,7 +211,7 @@ def block_lines(block: Block, style: str) -> list[Line]:
     if isinstance(block, Lines):
         return [(f"  {prose(line, style)}".rstrip(), "") for line in block.lines]
     if isinstance(block, Code):
-        return [(f"  {line}".rstrip(), "") for line in block.code.splitlines()]
+        return [(f"  {line}".rstrip(), "") for line in code_text(block.code).splitlines()]
     return [(f"  {line}".rstrip(), "") for line in math_lines(block, style)]
 
 
