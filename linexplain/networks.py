@@ -99,7 +99,7 @@ def shape_doc(network: Network, steps: tuple[Step, ...], dtype: str) -> Doc:
             notes.append(
                 t(
                     f"({step.index}) {layer.name}: {layer.formula}"
-                    + (f", {layer.ops} ops per number" if layer.ops else "")
+                    + (f", {layer.ops} op{'s' * (layer.ops != 1)} per number" if layer.ops else "")
                 )
             )
     macs = _total([s.macs for s in steps])
@@ -243,8 +243,10 @@ def _activation_blocks(step: Step, ell: int, view: View) -> list[Any]:
     width = step.output_shape[-1] if step.output_shape else 1
     size = width if isinstance(width, int) else 4
 
+    features = _over_features(layer, step.input_shape)
+
     def build(v: View) -> Math:
-        rows, notation, hidden = activation_rows(layer, size, ell, v)
+        rows, notation, hidden = activation_rows(layer, size, ell, v, over_features=features)
         return Math(rows, notation, aligned=True, hidden=hidden)
 
     blocks: list[Any] = [resizable(build(view), view, build)]
@@ -343,8 +345,9 @@ def _sample_sections(trace: Trace, view: View) -> list[Section]:
             )
         elif not isinstance(layer, Flatten):
             rows, notation, hidden = activation_rows(
-                layer, row_out.shape[0], ell, view, inputs=row_in, outputs=row_out
-            )
+                layer, row_out.shape[0], ell, view, inputs=row_in, outputs=row_out,
+                over_features=_over_features(layer, x_in.shape),
+            )  # fmt: skip
             out.append(
                 Section(
                     t(f"Sample 0, ({i}) {layer.module}"),
@@ -510,6 +513,11 @@ def explain_doc(network: Network, steps: tuple[Step, ...], trace: Trace, view: V
     )
 
 
+def _over_features(layer: Activation, shape: Any) -> bool:
+    """Whether a Softmax normalises one sample's features (its input's last dim)."""
+    return isinstance(layer, Softmax) and layer.axis(len(shape)) == len(shape) - 1
+
+
 def activation_rows(
     layer: Activation,
     size: int,
@@ -517,13 +525,16 @@ def activation_rows(
     view: View,
     inputs: Any = None,
     outputs: Any = None,
+    over_features: bool = False,
 ) -> tuple[list[Eq | None], Any, Prose]:
     """aᵢ⁽ˡ⁾ = f(zᵢ⁽ˡ⁾) for the shown i (elided like a Linear's rows), with the numbers of
-    one sample when ``inputs`` (its z) and ``outputs`` (its a) are given."""
+    one sample when ``inputs`` (its z) and ``outputs`` (its a) are given. A Softmax
+    ``over_features`` is written out, aᵢ = exp(zᵢ) / Σₖ exp(zₖ); over another dim it is
+    softmax(zᵢ) along that dim."""
     import sympy
 
     from .elide import shown_indices
-    from .equations import Notation
+    from .equations import Notation, Part
 
     n = Notation(size, size, replace(view, layer=ell))
     base = view.index_base
@@ -551,6 +562,12 @@ def activation_rows(
             return sympy.tanh(z, evaluate=False)
         if name == "SiLU":
             return z * sigma(z)
+        if name == "Softmax" and over_features:
+            exp = sympy.Function("exp")  # written exp(z), never e to a power
+            k = sympy.Symbol("k", integer=True)
+            n.parts[k] = Part("k", (), False)
+            total = sympy.Sum(exp(n.z(k)), (k, base, base + size - 1))
+            return sympy.Mul(exp(z), sympy.Pow(total, -1, evaluate=False), evaluate=False)
         if name == "Softmax":
             return sympy.Function("softmax")(z)
         return z  # Identity, Dropout in eval mode

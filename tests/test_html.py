@@ -169,11 +169,12 @@ def flat(e: ET.Element) -> str:
 
 def normal(s: str) -> str:
     """A line of maths with what only spaces and looks differ taken out: sub- and
-    superscripts as digits, no spaces, no multiplication dots, ∂L/∂w as ∂L∂w."""
+    superscripts as digits, no spaces, no multiplication dots, ∂L/∂w as ∂L∂w, a ratio's / (a
+    fraction in MathML)."""
     s = s.translate(_SUBS)
     for sign in (" ", "⋅", "\u2062", "\u2061", "\xa0"):
         s = s.replace(sign, "")
-    s = s.replace("Σ", "∑").replace("∂L/∂", "∂L∂").replace("...", "…")
+    s = s.replace("Σ", "∑").replace("∂L/∂", "∂L∂").replace("...", "…").replace(")/∑", ")∑")
     # a number alone inside f(…): the text writer keeps its parentheses, MathML drops them
     return re.sub(r"(?<=[(,])\((−[0-9.]+)\)(?=\))", r"\1", s)
 

@@ -974,3 +974,27 @@ def test_live_safetensors_written_by_torch_load(torch, dtype: str, tmp_path: Pat
 def test_expand_of_a_network_refuses_numbers_it_would_not_show() -> None:
     line = assert_one_line_error(cli("expand", "--net", "3,2,relu,2", "--seed", "1"))
     assert "run --net --steps" in line
+
+
+def test_softmax_is_written_out_over_the_features() -> None:
+    """aᵢ = exp(zᵢ) / Σₖ exp(zₖ), never softmax of one number (which would be 1); over another
+    dim than the features the rows say softmax along that dim."""
+    from typer.testing import CliRunner
+
+    from linexplain.cli import app
+
+    def out(*args: str) -> str:
+        result = CliRunner().invoke(app, list(args), env={"NO_COLOR": "1"})
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    written = out("expand", "--net", "3,2,softmax(-1)", "--format", "pretty")
+    assert "a₁⁽²⁾ = exp(z₁⁽²⁾) / Σₖ₌₁² exp(zₖ⁽²⁾)" in written
+    assert "a_1^(2) = exp(z_1^(2)) / sum_{k=1}^{2} exp(z_k^(2))" in out(
+        "expand", "--net", "3,2,softmax(-1)", "--format", "ascii"
+    )
+    assert r"\frac{" in out("expand", "--net", "3,2,softmax(-1)", "--format", "latex")
+    steps = out("run", "--net", "3,2,softmax(-1)", "-s", "1,3", "--steps", "--format", "pretty")
+    assert "a₂⁽²⁾ = exp(1.2920) / Σₖ₌₁² exp(zₖ⁽²⁾) = 0.8725" in steps
+    other = out("expand", "--net", "4,3,softmax(0)", "-s", "2,4", "--format", "pretty")
+    assert "a₁⁽²⁾ = softmax(z₁⁽²⁾)" in other and "exp(z₁" not in other

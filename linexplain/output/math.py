@@ -28,7 +28,7 @@ _PARTIAL: dict[Style, tuple[str, str]] = {
     "ascii": ("dL/d", ""),
     "latex": (r"\frac{\partial L}{\partial ", "}"),
 }
-_SUBSCRIPT = str.maketrans("0123456789ijs=", "₀₁₂₃₄₅₆₇₈₉ᵢⱼₛ₌")
+_SUBSCRIPT = str.maketrans("0123456789ijks=", "₀₁₂₃₄₅₆₇₈₉ᵢⱼₖₛ₌")
 
 
 class MathPrinter:
@@ -125,8 +125,16 @@ class _Pretty(PrettyPrinter):
 
     def _print_Mul(self, e: Any) -> prettyForm:
         # sympy's own imports sympy.physics.units (0.2 s) to look for units; ours are plain
-        # products of symbols.
-        return prettyForm.__mul__(*map(self._print, e.as_ordered_factors()))
+        # products of symbols. A ratio (Softmax's) stays on its line: a / b.
+        factors = e.as_ordered_factors()
+        over = [f for f in factors if f.is_Pow and f.exp == -1]
+        top = [f for f in factors if f not in over]
+        if not over:
+            return prettyForm.__mul__(*map(self._print, top))
+        ratio = prettyForm.__mul__(*map(self._print, top)) if top else prettyForm("1")
+        for f in over:
+            ratio = prettyForm(*ratio.right(" / ", self._print(f.base)))
+        return ratio
 
     def _print_matrix_contents(self, e: Any) -> prettyForm:
         # sympy's own is slow for 64 x 64 and puts a blank line between rows; our entries are

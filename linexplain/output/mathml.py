@@ -258,6 +258,13 @@ class MathMLWriter(MathMLPresentationPrinter):
         if negated is not None:
             return _row(_MINUS, self._factor(negated, PRECEDENCE["Mul"]))
         factors = list(e.args) if isinstance(e, sympy.MatMul) else e.as_ordered_factors()
+        over = [f for f in factors if f.is_Pow and f.exp == -1]
+        if over:  # a ratio (Softmax's): a fraction
+            top = [f for f in factors if f not in over]
+            below = [f.base for f in over]
+            num = self.string(sympy.Mul(*top, evaluate=False)) if top else "<mn>1</mn>"
+            den = self.string(sympy.Mul(*below, evaluate=False))
+            return f"<mfrac>{num}{den}</mfrac>"
         numeric = self.numbers or any(f.is_Number for f in factors)
         times = _DOT if numeric else _TIMES
         items: list[str] = []
