@@ -3,6 +3,7 @@ text, small and fast for a 4096 x 4096 layer. Every figure is built from a real 
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from linexplain.figure import figure
 from linexplain.layers import Linear
 from linexplain.netspec import parse_net
 from linexplain.network import Network
+from linexplain.output import svg as svgmod
 from linexplain.output.svg import NEGATIVE, POSITIVE, svg
 from linexplain.readable import number
 from linexplain.view import View
@@ -184,15 +186,16 @@ def test_a_gap_only_when_something_is_hidden(size: int, hidden: int) -> None:
 
 
 def test_softmax_joins_all_without_weights_and_flatten_reshapes() -> None:
-    fig, _ = net_figure("flatten,6,4,softmax", ("N", 2, 3), seed=0)
-    assert [w.kind for w in fig.layers] == [RESHAPE, DENSE, ALL]
+    spec = "Linear(3, 3), Flatten(), Linear(6, 4), Softmax(dim=-1)"
+    fig, _ = net_figure(spec, ("N", 2, 3), seed=0)
+    assert [w.kind for w in fig.layers] == [DENSE, RESHAPE, DENSE, ALL]
     root = parse(svg(fig))
-    assert [len(wires(root, k)) for k in range(3)] == [0, 24, 16]
-    assert all("all" in classes(e) and e.get("data-w") is None for e in wires(root, 2))
-    assert all("all" not in classes(e) for e in wires(root, 1))
+    assert [len(wires(root, k)) for k in range(4)] == [9, 0, 24, 16]
+    assert all("all" in classes(e) and e.get("data-w") is None for e in wires(root, 3))
+    assert all("all" not in classes(e) for e in wires(root, 2))
     reshape = find(root, "reshape")
     assert [text_of(e) for e in reshape] == ["reshaped: last dim 3 → 6"]
-    assert len(circles(root)) == 3 + 6 + 4 + 4
+    assert len(circles(root)) == 3 + 3 + 6 + 4 + 4
 
 
 def test_a_lone_layer_names_its_neurons_with_sub_and_superscripts() -> None:
@@ -261,9 +264,12 @@ def test_numeric_wires_are_coloured_by_sign_and_shaded_by_size() -> None:
     assert checked == 64 + 64
     css = root.findtext(f"{NS}style") or ""
     assert f".wire.pos{{stroke:{POSITIVE}}}" in css and f".wire.neg{{stroke:{NEGATIVE}}}" in css
+    # Each layer is shaded by its own largest |w|, which its header says.
     legend = " ".join(text_of(e) for e in find(root, "legend"))
-    largest = max(float(abs(w).max()) for w, _ in params if w is not None)
-    assert f"largest here: {number(largest, 4, 'text')}" in legend
+    assert "over the largest |w| of its own layer, written above it" in legend
+    notes = [text_of(e) for e in find(root, "note")]
+    for k in (0, 2):
+        assert f"|w| ≤ {number(float(abs(params[k][0]).max()), 4, 'text')}" in notes[k]
     assert "positive" in legend and "negative" in legend
     biases = [text_of(e) for e in find(root, "bias")]
     assert biases[0] == number(float(params[0][1][0]), 4, "text")
@@ -278,6 +284,314 @@ def test_small_numeric_layer_writes_its_weights() -> None:
     labels = find(root, "wl")
     assert sorted(text_of(e) for e in labels) == expected
     assert all(("neg" in classes(e)) == text_of(e).startswith("−") for e in labels)
+    legend = " ".join(text_of(e) for e in find(root, "legend"))
+    largest = number(float(abs(weight).max()), 3, "text")
+    assert f"layer's largest |w|\N{NO-BREAK SPACE}({largest})" in legend
+
+
+# --- what a reader sees: nothing overlaps -------------------------------------------------------
+# Boxes of text come from the writer's own widths (DejaVu Sans, the widest common font: the
+# browser test below checks that Chromium draws no text wider); the geometry is checked here
+# on its own terms (segments clipped against boxes), not with the writer's code.
+
+Box = tuple[float, float, float, float]
+FIGURES = [  # (spec, input shape, seed)
+    ("784,256,relu,10", ("N", 784), 0),
+    ("784,256,relu,10", ("N", 784), None),
+    ("4,3,leakyrelu(0.2),2", ("N", 4), 0),
+    ("4,3,leakyrelu(0.2),2", ("N", 4), None),
+    ("4,3,softmax", ("N", 4), 0),
+    ("784,10,softmax", ("N", 784), 0),
+    ("8,8,8", ("N", 8), 0),
+    ("Linear(3, 3), Flatten(), Linear(6, 4), Softmax(dim=-1)", ("N", 2, 3), 0),
+]
+
+
+def parts_of(e: ET.Element) -> list[tuple[str, str]]:
+    """A <text>'s runs as the writer's parts: plain, "v" (a letter), "sub" or "sup"."""
+    parts = [(e.text, "")] if e.text else []
+    for span in e:
+        dy = float(span.get("dy", 0))
+        kind = {"v": "v", "s": "sub" if dy > 0 else "sup"}.get(span.get("class", ""), "")
+        if span.text:
+            parts.append((span.text, kind))
+        if span.tail:
+            parts.append((span.tail, ""))
+    return parts
+
+
+def font_size(root: ET.Element, cls: str) -> float:
+    css = root.findtext(f"{NS}style") or ""
+    found = re.search(rf"\.{cls}(?![\w-])[^{{}}]*\{{[^}}]*?font-size:([\d.]+)px", css)
+    assert found, cls
+    return float(found.group(1))
+
+
+def ink(e: ET.Element, size: float, anchor: str = "middle") -> Box:
+    """The box a <text>'s ink fills, at most."""
+    parts = parts_of(e)
+    width = svgmod._parts_width(parts, size)
+    top, bottom = svgmod._extent(parts, size)
+    x, y = float(e.get("x", 0)), float(e.get("y", 0))
+    x0 = x - width / 2 if anchor == "middle" else x
+    return (x0, y + top, x0 + width, y + bottom)
+
+
+def grown(box: Box, by: float) -> Box:
+    return (box[0] - by, box[1] - by, box[2] + by, box[3] + by)
+
+
+def apart(a: Box, b: Box) -> bool:
+    return a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+
+
+def crosses(line: ET.Element, box: Box) -> bool:
+    """Whether a <line> passes through ``box`` (Liang-Barsky clipping)."""
+    x0, y0, x1, y1 = (float(line.get(a, 0)) for a in ("x1", "y1", "x2", "y2"))
+    dx, dy = x1 - x0, y1 - y0
+    lo, hi = 0.0, 1.0
+    for p, q in ((-dx, x0 - box[0]), (dx, box[2] - x0), (-dy, y0 - box[1]), (dy, box[3] - y0)):
+        if p == 0:
+            if q < 0:
+                return False
+        elif p < 0:
+            lo = max(lo, q / p)
+        else:
+            hi = min(hi, q / p)
+    return lo <= hi
+
+
+def circle_boxes(root: ET.Element) -> list[tuple[float, float, float]]:
+    return [
+        (float(c.get("cx", 0)), float(c.get("cy", 0)), float(c.get("r", 0))) for c in circles(root)
+    ]
+
+
+def check_wire_labels(root: ET.Element) -> int:
+    """Every wire label: clear of every other label, of every other wire of its layer, of the
+    circles, and centred on its own wire. Returns how many there are."""
+    size = font_size(root, "wl")
+    found = 0
+    for group in find(root, "wire-labels"):
+        layer = wires(root, int(group.get("data-layer", -1)))
+        labels = [(e, ink(e, size)) for e in group.iter(f"{NS}text")]
+        for n, (e, box) in enumerate(labels):
+            key = (e.get("data-i"), e.get("data-j"))
+            own = [w for w in layer if (w.get("data-i"), w.get("data-j")) == key]
+            assert len(own) == 1, key
+            others = [w for w in layer if w is not own[0]]
+            assert not any(crosses(w, grown(box, 3.5)) for w in others), text_of(e)
+            assert all(apart(grown(box, 1.5), grown(b, 1.5)) for _, b in labels[:n]), text_of(e)
+            for cx, cy, r in circle_boxes(root):
+                assert apart(box, (cx - r, cy - r, cx + r, cy + r)), text_of(e)
+            # Its wire runs through the middle of its box, side to side.
+            x1, y1, x2, y2 = (float(own[0].get(a, 0)) for a in ("x1", "y1", "x2", "y2"))
+            mx, my = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+            assert x1 < mx < x2
+            assert y1 + (mx - x1) / (x2 - x1) * (y2 - y1) == pytest.approx(my, abs=0.3)
+            found += 1
+    return found
+
+
+@pytest.mark.parametrize("n_in", [1, 2, 3, 4])
+@pytest.mark.parametrize("n_out", [1, 2, 3, 4])
+@pytest.mark.parametrize(("seed", "precision"), [(None, 4), (0, 4), (1, 4), (2, 2)])
+def test_wire_labels_stand_apart_each_on_its_own_wire(
+    n_in: int, n_out: int, seed: int | None, precision: int
+) -> None:
+    fig, _ = lone(n_in, n_out, View(layer=2, precision=precision), seed=seed)
+    assert check_wire_labels(parse(svg(fig))) == n_in * n_out
+
+
+@pytest.mark.parametrize(("spec", "shape"), [
+    ("4,3,leakyrelu(0.2),2", ("N", 4)), ("3,4,2,1", ("N", 3)), ("2,4,softmax", ("N", 2)),
+])  # fmt: skip
+@pytest.mark.parametrize("seed", [None, 0])
+def test_wire_labels_of_small_networks(spec: str, shape: tuple[Any, ...], seed: int | None) -> None:
+    fig, _ = net_figure(spec, shape, seed=seed)
+    root = parse(svg(fig))
+    dense = sum(fig.drawn(k) for k, w in enumerate(fig.layers) if w.kind == DENSE)
+    assert check_wire_labels(root) == dense
+
+
+@pytest.mark.parametrize("keep", [2, 3])
+def test_wire_labels_beside_gaps(keep: int) -> None:
+    """Columns with a gap (``⋮ 9 more``) keep their labels off it."""
+    fig, _ = lone(12, 12, View(layer=1, max_terms=keep), seed=0)
+    root = parse(svg(fig))
+    assert check_wire_labels(root) == drawn(12, keep) ** 2
+    size = font_size(root, "wl")
+    for gap in find(root, "gap"):
+        more = next(e for e in gap if "more" in classes(e))
+        box = grown(ink(more, font_size(root, "more")), 2)
+        assert all(apart(box, ink(e, size)) for e in find(root, "wl"))
+
+
+def bias_boxes(root: ET.Element) -> list[tuple[ET.Element, Box]]:
+    size = font_size(root, "bias")
+    return [
+        (e, ink(e, size, "middle" if "c" in classes(e) else "start")) for e in find(root, "bias")
+    ]
+
+
+@pytest.mark.parametrize(("spec", "shape", "seed"), FIGURES)
+def test_each_bias_beside_its_neuron_where_no_wire_passes(
+    spec: str, shape: tuple[Any, ...], seed: int | None
+) -> None:
+    fig, _ = net_figure(spec, shape, seed=seed)
+    root = parse(svg(fig))
+    biased = [c for c in fig.columns if c.bias]
+    boxes = bias_boxes(root)
+    assert len(boxes) == sum(sum(k is not None for k in c.shown) for c in biased)
+    plates = [e for e in root.iter(f"{NS}rect") if "plate" in classes(e)]
+    nodes = circle_boxes(root)
+    groups = [g for g in root.iter(f"{NS}g") if "column" in classes(g)]
+    owners = [
+        (float(c.get("cx", 0)), float(c.get("cy", 0)))
+        for g, column in zip(groups, fig.columns, strict=True)
+        if column.bias
+        for c in g.iter(f"{NS}circle")
+    ]
+    for n, ((e, box), owner) in enumerate(zip(boxes, owners, strict=True)):
+
+        def reach(c: tuple[float, ...], box: Box = box) -> float:
+            dx = max(box[0] - c[0], 0, c[0] - box[2])
+            dy = max(box[1] - c[1], 0, c[1] - box[3])
+            return (dx * dx + dy * dy) ** 0.5
+
+        # Nearest to its own neuron (by 8 px at least), touching no circle nor other bias.
+        nearest = sorted(nodes, key=reach)
+        assert nearest[0][:2] == owner, text_of(e)
+        assert reach(nearest[1]) - reach(nearest[0]) >= 8, text_of(e)
+        assert all(reach(c) >= c[2] for c in nodes), text_of(e)
+        assert all(apart(box, other) for _, other in boxes[:n])
+        crossed = any(crosses(w, grown(box, 1)) for w in wires(root))
+        on_plate = any(
+            float(p.get("x", 0)) <= box[0]
+            and box[2] <= float(p.get("x", 0)) + float(p.get("width", 0))
+            and float(p.get("y", 0)) <= box[1]
+            for p in plates
+        )
+        assert not crossed or on_plate, text_of(e)
+    # Where no fan of wires leaves a column, every bias is to the right of its neuron.
+    if spec == "784,256,relu,10":
+        assert all("c" not in classes(e) for e, _ in boxes) and not plates
+
+
+def test_a_lone_layers_bias_is_to_the_right_of_its_output() -> None:
+    for seed in (None, 0):
+        fig, _ = lone(3, 3, View(layer=2), seed=seed)
+        root = parse(svg(fig))
+        nodes = circle_boxes(root)[3:]
+        for (e, box), (cx, cy, r) in zip(bias_boxes(root), nodes, strict=True):
+            assert cx + r < box[0] < cx + r + 12 and box[1] < cy < box[3], text_of(e)
+            assert not any(crosses(w, grown(box, 2)) for w in wires(root))
+
+
+@pytest.mark.parametrize(("spec", "shape", "seed"), FIGURES)
+def test_texts_side_by_side_keep_apart(spec: str, shape: tuple[Any, ...], seed: int | None) -> None:
+    """Headers, sizes, layer names and notes: 16 px between any two on a line; neuron names
+    fit inside their circles; nothing runs off the picture."""
+    fig, _ = net_figure(spec, shape, seed=seed)
+    root = parse(svg(fig))
+    width = float(root.get("width", 0))
+    rows = [
+        [ink(e, font_size(root, "head")) for e in find(root, "head")]
+        + [ink(e, font_size(root, "layer") * 1.13) for e in find(root, "layer")],
+        [ink(e, font_size(root, "size")) for e in find(root, "size") + find(root, "note")],
+    ]
+    for row in rows:
+        row.sort()
+        assert all(b[0] - a[2] >= 16 - 0.2 for a, b in itertools.pairwise(row)), row
+        assert row[0][0] >= 0 and row[-1][2] <= width
+    size = font_size(root, "nl")
+    for e, (cx, cy, r) in zip(find(root, "nl"), circle_boxes(root), strict=True):
+        x0, y0, x1, y1 = ink(e, size)
+        far = (max(cx - x0, x1 - cx) ** 2 + max(cy - y0, y1 - cy) ** 2) ** 0.5
+        assert far <= r - 2, (text_of(e), far, r)
+    for e in find(root, "legend"):
+        assert ink(e, font_size(root, "legend"), "start")[2] <= width - 16, text_of(e)
+    assert all(box[2] <= width - 8 for _, box in bias_boxes(root))
+
+
+def test_the_legend_key_has_room() -> None:
+    """The colour key stands on its own line, each line before its name, well apart."""
+    fig, _ = lone(3, 3, View(layer=2), seed=0)
+    root = parse(svg(fig))
+    keys = [e for e in root.iter(f"{NS}line") if "key" in classes(e)]
+    size = font_size(root, "legend")
+    names = [e for e in find(root, "legend") if text_of(e) in ("positive", "negative")]
+    assert [text_of(e) for e in names] == ["positive", "negative"]
+    assert [classes(k) & {"pos", "neg"} for k in keys] == [{"pos"}, {"neg"}]
+    (pos, neg), (first, second) = keys, names
+    assert float(pos.get("x2", 0)) + 4 <= float(first.get("x", 0))
+    assert ink(first, size, "start")[2] + 16 <= float(neg.get("x1", 0))
+    assert float(neg.get("x2", 0)) + 4 <= float(second.get("x", 0))
+    assert {e.get("y") for e in names} == {names[0].get("y")}
+    others = [e for e in find(root, "legend") if e not in names]
+    assert all(e.get("y") != names[0].get("y") for e in others)
+
+
+def test_counts_of_one_are_singular() -> None:
+    fig, _ = lone(1, 1)
+    root = parse(svg(fig))
+    assert [text_of(e) for e in find(root, "size")] == ["1 neuron", "1 neuron"]
+    assert [text_of(e) for e in find(root, "note")] == ["1 weight"]
+    one = Figure(
+        [Column("z", 1, 1, (1,)), Column("a", 1, 1, (1,))], [Wiring(ALL, "Softmax(dim=-1)", 1)]
+    )
+    assert text_of(find(parse(svg(one)), "note")[0]).startswith("1 wire,")
+
+
+@pytest.mark.parametrize(("spec", "least"), [("3,3", None), ("784,256,relu,10", 0.6)])
+def test_in_a_page_small_figures_shrink_and_big_ones_scroll(spec: str, least: float | None) -> None:
+    """On a phone a small figure shrinks to fit the page; a big one keeps 0.6 of its size (its
+    text stays legible) and scrolls in its box."""
+    fig, _ = net_figure(spec, ("N", int(spec.split(",")[0])), seed=0)
+    root = parse(svg(fig, standalone=False))
+    width = float(root.get("width", 0))
+    style = dict(p.split(":") for p in (root.get("style") or "").split(";"))
+    assert style["max-width"] == "100%" and style["height"] == "auto"
+    if least is None:
+        assert width <= 600 and "min-width" not in style
+    else:
+        assert width > 600 and style["min-width"] == f"{round(least * width)}px"
+
+
+# Every <text> of the figure as Chromium lays it out: its class and its advance width.
+MEASURE = """() => [...document.querySelectorAll('text')].map(
+  (t) => [t.getAttribute('class'), t.getComputedTextLength()])"""
+
+
+def test_chromium_draws_no_text_wider_than_laid_out(browser, tmp_path) -> None:
+    """In Debian's headless Chromium (DejaVu Sans, wider than most fonts), every text is at most
+    as wide as the layout made room for, so the checks above hold on screen."""
+    cases = [lone(3, 3, View(layer=2), seed=s)[0] for s in (None, 0)]
+    cases += [lone(4, 4, View(layer=12), seed=s)[0] for s in (None, 0)]
+    cases += [net_figure(spec, shape, seed=seed)[0] for spec, shape, seed in FIGURES]
+    kinds = ("nl", "head", "size", "note", "layer", "wl", "bias", "more", "reshape", "legend")
+    checked = 0
+    for n, fig in enumerate(cases):
+        text = svg(fig)
+        root = parse(text)
+        path = tmp_path / f"figure{n}.svg"
+        path.write_text(text, encoding="utf-8")
+        visit = browser.open(path.resolve().as_uri())
+        try:
+            measured = visit.page.evaluate(MEASURE)
+        finally:
+            visit.page.close()
+        texts = list(root.iter(f"{NS}text"))
+        assert len(measured) == len(texts)
+        for e, (_, real) in zip(texts, measured, strict=True):
+            kind = next((k for k in kinds if k in classes(e)), None)
+            if kind is None:  # the gap's dots
+                continue
+            size = font_size(root, kind) * (1.13 if kind == "layer" else 1.0)
+            room = svgmod._parts_width(parts_of(e), size)
+            assert real <= room + 0.5, (text_of(e), real, room)
+            checked += 1
+    assert checked > 500
 
 
 # --- safety -------------------------------------------------------------------------------------
@@ -298,9 +612,30 @@ def test_names_are_escaped() -> None:
     text = svg(fig)
     root = parse(text)
     assert "<script" not in text.lower()
-    assert root.findtext(f"{NS}title") == evil.replace("\x00", "\ufffd")
-    assert text_of(find(root, "layer")[0]) == "(0) " + evil.replace("\x00", "\ufffd")
+    assert root.findtext(f"{NS}title") == evil.replace("\x00", "\\x00")
+    assert text_of(find(root, "layer")[0]) == "(0) " + evil.replace("\x00", "\\x00")
     assert len(wires(root)) == 4 + 2
+
+
+def test_names_are_shown_not_obeyed() -> None:
+    """A name read from a file may hold ESC (a terminal's escape codes) or U+202E (which
+    reverses what follows): every text from the figure has them spelled out."""
+    sly = "w\x1b[2J\u202eevil\x85\u2066"
+    fig = Figure(
+        [Column("x", None, 2, (1, 2)), Column("z\u202e", 1, 2, (1, 2), bias=True)],
+        [Wiring(DENSE, "Linear" + sly, 0)],
+        title="title " + sly,
+        description="about " + sly,
+    )
+    text = svg(fig, standalone=False)
+    for bad in ("\x1b", "\u202e", "\x85", "\u2066"):
+        assert bad not in text
+    root = parse(text)
+    shown = "w\\x1b[2J<U+202E>evil\\x85<U+2066>"
+    assert root.findtext(f"{NS}title") == "title " + shown
+    assert root.findtext(f"{NS}desc") == "about " + shown
+    assert text_of(find(root, "layer")[0]) == "(0) Linear" + shown
+    assert text_of(find(root, "head")[1]) == "z<U+202E>(1)"
 
 
 @pytest.mark.parametrize("seed", [None, 0])

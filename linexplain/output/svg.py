@@ -7,35 +7,50 @@ Linear joins every drawn input to every drawn output (a ``w_ij`` each), an activ
 to its own, a Softmax every input to every output (dashed: no weights), a Flatten that reshapes
 none. A column's gap (``⋮ 4,088 more``) stands where the figure hides neurons; wires join only
 drawn neurons. With numbers, a wire's colour is its weight's sign and its strength |w| over the
-layer's largest. Small layers get their weights (or their values) written on the wires.
+layer's largest. Small layers get their weights (or their values) written on the wires, each
+label on its own wire where no other wire passes and no other label stands (see
+:func:`_fit_labels`); a bias is written beside its neuron where no wire passes.
+
+Text widths are the advance widths of DejaVu Sans, the widest of the common sans-serif fonts
+(Chromium's on Linux), so no text is laid out shorter than a browser draws it.
 
 Pure string work, no numpy or sympy: a 4096 × 4096 layer is drawn as fast and as small as an
-8 × 8 one (the figure is elided before it gets here). Text from the user is escaped, ids are
-prefixed (two figures can share a page), and the styles sit in one ``<style>`` scoped to the
-figure's id; there is no script, no link and no external resource.
+8 × 8 one (the figure is elided before it gets here). Text from the figure is made visible
+(control and bidi characters spelled out) and escaped, ids are prefixed (two figures can share a
+page), and the styles sit in one ``<style>`` scoped to the figure's id; there is no script, no
+link and no external resource.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..document import ALL, DENSE, EACH, RESHAPE, Column, Figure, Wiring
 from ..errors import LinexplainError
-from ..readable import number
+from ..readable import number, visible
 
 NS = "http://www.w3.org/2000/svg"
 POSITIVE, NEGATIVE, NEUTRAL = "#2166ac", "#b2182b", "#8c8c8c"  # ColorBrewer RdBu: colour-blind safe
 LABELLED = 4
 """A dense layer gets a label on each wire when it draws at most this many inputs and outputs."""
 
+SHRINK, FLOOR = 600, 0.6
+"""In a page, a figure up to SHRINK px wide shrinks to any width (on a 390 px phone, whose page
+is about 358 px wide, that is at least 0.6 of its size); a wider one shrinks to FLOOR of its
+size at most (its 12 px notes stay 7 px, its 14 px neuron names 8.4 px) and scrolls in its box.
+At 600 px the two rules meet: 0.6 × 600 = 360 px, a phone's width."""
+
 _SANS = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
 _SERIF = '"STIX Two Math", "Cambria Math", "Times New Roman", Times, serif'
 
 # Font sizes (px) of the kinds of text, and how far a sub- or superscript moves off the baseline.
-_NEURON, _HEADER, _LAYER, _NOTE, _WIRE, _BIAS = 14.0, 20.0, 13.0, 11.5, 11.5, 11.0
+_NEURON, _HEADER, _LAYER, _NOTE, _WIRE, _BIAS = 14.0, 20.0, 13.0, 12.0, 13.0, 13.0
 _SMALL = 0.72  # a sub- or superscript's size, of its text's
 _SUB, _SUP = 0.3, -0.45  # its shift, in its text's ems
+_BOLD = 1.13  # how much wider bold (600) text is
+_SPACE = 16.0  # the least room between two texts side by side
+_LINE = 19.0  # the legend's line height
 
 _ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]*\Z")
 _BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -82,26 +97,30 @@ def _attr(s: str) -> str:
     return f'"{_clean(s)}"'
 
 
-_NARROW = frozenset("()[]ijlft.,:;'|!1 ")
-_WIDE = frozenset("→×−mwMW—")
+# Advance widths in ems of DejaVu Sans (rounded up into a few classes): the widest of the common
+# sans-serif fonts, and wider than the Times-like italics of the letters. Others count as 1 em.
+_EM: dict[str, float] = {}
+for _chars, _em in (
+    ("ijlIJ'", 0.30),
+    (" \N{NO-BREAK SPACE}.,:;|/\\·", 0.34),
+    ("()[]-frt!", 0.40),
+    ('"*_?`csz', 0.56),
+    ("aeoFLPTYkvxy", 0.62),
+    ("0123456789bdghnpquES${}Σ", 0.64),
+    ("ABCKRVXZ", 0.71),
+    ("DGHNOQU&", 0.79),
+    ("#+<=>^~→×−≤≥≈w", 0.84),
+):
+    _EM.update(dict.fromkeys(_chars, _em))
+_DESCENDS = frozenset("gjpqy()[]{},;_|")
 
 
-def _width(s: str, size: float) -> float:
-    """About how wide ``s`` is at ``size`` px in a sans-serif font (for the layout, not exact)."""
-    total = 0.0
-    for ch in s:
-        if ch in _NARROW:
-            total += 0.34
-        elif ch in _WIDE:
-            total += 0.9
-        elif ch.isupper():
-            total += 0.68
-        else:
-            total += 0.54
-    return total * size
+def _width(s: str, size: float, bold: bool = False) -> float:
+    """How wide ``s`` is at ``size`` px, at most (for the layout: never shorter than drawn)."""
+    return sum(_EM.get(ch, 1.0) for ch in s) * size * (_BOLD if bold else 1.0)
 
 
-Part = tuple[str, str]  # (text, "" | "sub" | "sup")
+Part = tuple[str, str]  # (text, "" | "v" | "sub" | "sup")
 
 
 def _symbol(letter: str, sub: str = "", layer: int | None = None) -> list[Part]:
@@ -119,10 +138,22 @@ def _indices(*indices: int) -> str:
     return ("," if any(abs(i) > 9 for i in indices) else "").join(map(str, indices))
 
 
+def _scale(kind: str) -> float:
+    return _SMALL if kind in ("sub", "sup") else 1.0
+
+
 def _parts_width(parts: list[Part], size: float) -> float:
-    return sum(
-        _width(text, size * (_SMALL if kind in ("sub", "sup") else 1.0)) for text, kind in parts
-    )
+    return sum(_width(text, size * _scale(kind)) for text, kind in parts)
+
+
+def _extent(parts: list[Part], size: float) -> tuple[float, float]:
+    """How far the ink of ``parts`` reaches above (negative) and below their baseline, at most."""
+    top = bottom = 0.0
+    for text, kind in parts:
+        small, dy = size * _scale(kind), {"sub": _SUB, "sup": _SUP}.get(kind, 0.0) * size
+        top = min(top, dy - 0.78 * small)
+        bottom = max(bottom, dy + (0.24 if _DESCENDS.intersection(text) else 0.04) * small)
+    return top, bottom
 
 
 def _tspans(parts: list[Part], size: float) -> str:
@@ -141,10 +172,53 @@ def _tspans(parts: list[Part], size: float) -> str:
     return "".join(out)
 
 
-def _text(cls: str, x: float, y: float, content: str, *, raw: bool = False) -> str:
-    """A ``<text>`` of class ``cls`` at (x, y): ``content`` escaped, or as it is (``raw``)."""
+def _wrap(parts: list[Part], size: float, room: float) -> list[list[Part]]:
+    """``parts`` in lines at most ``room`` px wide, broken at the spaces of their plain text."""
+    words: list[list[Part]] = [[]]
+    for text, kind in parts:
+        if kind:
+            words[-1].append((text, kind))
+            continue
+        for n, piece in enumerate(text.split(" ")):
+            if n:
+                words.append([])
+            if piece:
+                words[-1].append((piece, ""))
+    lines: list[list[Part]] = []
+    line: list[Part] = []
+    width, space = 0.0, _width(" ", size)
+    for word in filter(None, words):
+        wide = _parts_width(word, size)
+        if line and width + space + wide > room:
+            lines.append(line)
+            line, width = [], 0.0
+        if line:
+            line.append((" ", ""))
+            width += space
+        line.extend(word)
+        width += wide
+    if line:
+        lines.append(line)
+    return [_merged(line) for line in lines]
+
+
+def _merged(parts: list[Part]) -> list[Part]:
+    """Parts with neighbouring plain runs joined."""
+    out: list[Part] = []
+    for text, kind in parts:
+        if out and not kind and not out[-1][1]:
+            out[-1] = (out[-1][0] + text, "")
+        else:
+            out.append((text, kind))
+    return out
+
+
+def _text(cls: str, x: float, y: float, content: str, *, raw: bool = False, attrs: str = "") -> str:
+    """A ``<text>`` of class ``cls`` at (x, y): ``content`` escaped, or as it is (``raw``);
+    ``attrs`` are more attributes, written as they are."""
     body = content if raw else _clean(content)
-    return f'<text class="{cls}" x="{_num(x)}" y="{_num(y)}">{body}</text>'
+    attrs = f" {attrs}" if attrs else ""
+    return f'<text class="{cls}"{attrs} x="{_num(x)}" y="{_num(y)}">{body}</text>'
 
 
 def _num(v: float) -> str:
@@ -152,6 +226,64 @@ def _num(v: float) -> str:
     s = f"{v:.1f}"
     s = s[:-2] if s.endswith(".0") else s
     return "0" if s == "-0" else s
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+# --- geometry ---------------------------------------------------------------------------------
+
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1
+Segment = tuple[float, float, float, float]  # x0, y0, x1, y1
+
+
+def _span(a: float, b: float, e: float) -> tuple[float, float] | None:
+    """The t where |a + b·t| ≤ e (all of them: -inf..inf; none: None)."""
+    if abs(b) < 1e-12:
+        return (-1e18, 1e18) if abs(a) <= e else None
+    t0, t1 = (-e - a) / b, (e - a) / b
+    return (t0, t1) if t0 <= t1 else (t1, t0)
+
+
+def _sweep_segment(p: Segment, hw: float, hh: float, s: Segment) -> tuple[float, float] | None:
+    """The t in which a box of half sizes (hw, hh) centred at the point t of segment ``p``
+    meets segment ``s`` (separating axes: x, y and the normal of ``s``)."""
+    px, py, dx, dy = p[0], p[1], p[2] - p[0], p[3] - p[1]
+    sx, sy, ex, ey = s[0], s[1], s[2] - s[0], s[3] - s[1]
+    cx, cy = sx + ex / 2, sy + ey / 2
+    nx, ny = -ey, ex
+    spans = (
+        _span(px - cx, dx, hw + abs(ex) / 2),
+        _span(py - cy, dy, hh + abs(ey) / 2),
+        _span(nx * (px - sx) + ny * (py - sy), nx * dx + ny * dy, abs(nx) * hw + abs(ny) * hh),
+    )
+    if None in spans:
+        return None
+    lo = max(s[0] for s in spans if s is not None)
+    hi = min(s[1] for s in spans if s is not None)
+    return (lo, hi) if lo <= hi else None
+
+
+def _sweep_box(p: Segment, hw: float, hh: float, box: Box) -> tuple[float, float] | None:
+    """The t in which a box of half sizes (hw, hh) centred at the point t of ``p`` meets ``box``."""
+    px, py, dx, dy = p[0], p[1], p[2] - p[0], p[3] - p[1]
+    x = _span(px - (box[0] + box[2]) / 2, dx, hw + (box[2] - box[0]) / 2)
+    y = _span(py - (box[1] + box[3]) / 2, dy, hh + (box[3] - box[1]) / 2)
+    if x is None or y is None or max(x[0], y[0]) > min(x[1], y[1]):
+        return None
+    return max(x[0], y[0]), min(x[1], y[1])
+
+
+def _meets(box: Box, s: Segment) -> bool:
+    """Whether segment ``s`` passes through ``box``."""
+    hw, hh = (box[2] - box[0]) / 2, (box[3] - box[1]) / 2
+    cx, cy = box[0] + hw, box[1] + hh
+    return _sweep_segment((cx, cy, cx, cy), hw, hh, s) is not None
+
+
+def _overlap(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 # --- layout -----------------------------------------------------------------------------------
@@ -164,6 +296,48 @@ class _Col:
     ys: list[float]  # one per entry of column.shown (the gap's too)
 
 
+@dataclass
+class _Label:
+    """A text written at (x, y): its parts, size and class, and the box its ink fills."""
+
+    parts: list[Part]
+    size: float
+    cls: str
+    x: float
+    y: float
+    anchor: str  # "middle" or "start"
+    data: str = ""  # attributes to add (a wire label's data-i and data-j)
+    plate: bool = False  # on a white box (a wire's label: its wire goes in and comes out)
+
+    def box(self) -> Box:
+        width = _parts_width(self.parts, self.size)
+        top, bottom = _extent(self.parts, self.size)
+        x0 = self.x - width / 2 if self.anchor == "middle" else self.x
+        return (x0, self.y + top, x0 + width, self.y + bottom)
+
+    def moved(self, dx: float) -> _Label:
+        return _Label(
+            self.parts, self.size, self.cls, self.x + dx, self.y, self.anchor, self.data, self.plate
+        )
+
+    def svg(self) -> str:
+        parts = _tspans(self.parts, self.size)
+        text = _text(self.cls, self.x, self.y, parts, raw=True, attrs=self.data)
+        if not self.plate:
+            return text
+        x0, y0, x1, y1 = self.box()
+        pad = 2.0
+        return (
+            f'<rect class="plate" x="{_num(x0 - pad)}" y="{_num(y0 - pad)}" '
+            f'width="{_num(x1 - x0 + 2 * pad)}" height="{_num(y1 - y0 + 2 * pad)}" rx="3"/>' + text
+        )
+
+
+_LABELLED_ROWS = (88.0, 112.0)  # the least row height where wires carry labels (4 rows: more)
+_LABELLED_LEAST = (0.9, 0.4)  # the least width and opacity of a wire with a label (else 0.4, 0.12)
+_TO_WIRE, _TO_LABEL, _TO_CIRCLE = 4.0, 2.0, 5.0  # least room between a label's ink and these
+
+
 class _Drawing:
     """One figure being laid out and written."""
 
@@ -171,85 +345,135 @@ class _Drawing:
         self.f = figure
         self.p = prefix
         self.numeric = figure.numeric
-        columns = figure.columns
-        labels = [self._neuron(c, k) for c in columns for k in c.shown if k is not None]
-        widest = max((_parts_width(p, _NEURON) for p in labels), default=0.0)
-        self.r = max(17.0, round(widest / 2 + 6, 1))
-        biased = any(c.bias for c in columns)
-        self.row = round(2 * self.r + (22.0 if biased else 14.0), 1)
-        if any(self._labelled(k) for k in range(len(figure.layers))):
-            self.row = max(self.row, 72.0)  # labels from one input are t·row apart (t ≥ 0.35)
-        headers = [self._header(c) for c in columns]
-        # Room beside each column for its header, and between two for the layer's name.
-        half = [
-            max(_parts_width(h, _HEADER), _width(self._size(c), _NOTE), 2 * self.r) / 2
-            for h, c in zip(headers, columns, strict=True)
+        columns, layers = figure.columns, figure.layers
+        # A circle holds its widest name (which is about 19 px high) with room to spare.
+        widest = max(
+            (
+                _parts_width(self._neuron(c, k), _NEURON)
+                for c in columns
+                for k in c.shown
+                if k is not None
+            ),
+            default=0.0,
+        )
+        self.r = max(17.0, round(((widest / 2) ** 2 + 9.5**2) ** 0.5 + 3, 1))
+        labelled = [self._labelled(k) for k in range(len(layers))]
+        # Biases: to the right of their neurons where the next layer draws no fan of wires;
+        # else above or below them, with room to be read as theirs (not the next neuron's).
+        self.bias_right = [
+            c.bias and (k == len(layers) or layers[k].kind in (EACH, RESHAPE))
+            for k, c in enumerate(columns)
         ]
-        gaps = []
-        for k, wiring in enumerate(figure.layers):
-            name = max(
-                1.12 * _width(self._layer_name(wiring), _LAYER), _width(self._layer_note(k), _NOTE)
+        self.row = round(2 * self.r + 16, 1)
+        if any(c.bias and not right for c, right in zip(columns, self.bias_right, strict=True)):
+            self.row = round(2 * self.r + 34, 1)
+        if any(labelled):  # steep wires between roomy rows leave room for their labels
+            tallest = max(
+                len(c.shown)
+                for k, c in enumerate(columns)
+                if (k < len(layers) and labelled[k]) or (k > 0 and labelled[k - 1])
             )
-            gap = max(200.0, name + half[k] + half[k + 1] + 40)  # (bold is wider)
-            if self._labelled(k):
-                label = max(_parts_width(p, _WIRE) for p in self._wire_labels(k).values())
-                drawn = sum(j is not None for j in columns[k].shown)
-                # Labels of wires from different inputs sit at different x (see _wire_text).
-                gap = max(gap, (label + 10) * max(drawn - 1, 1) / 0.4 + 2 * self.r + 20)
-            gaps.append(round(gap, 1))
+            self.row = max(self.row, _LABELLED_ROWS[tallest >= 4])
         slots = max((len(c.shown) for c in columns), default=1) or 1
-        left = max(half[0] if half else 0.0, self.r) + 24
-        right = max(half[-1] if half else 0.0, self.r) + 24
-        self.top = 78.0 + (14.0 if biased else 0.0)
+        self.top = 72.0
+        ys = [
+            [
+                round(self.top + self.r + (slots - len(c.shown)) * self.row / 2 + s * self.row, 1)
+                for s in range(len(c.shown))
+            ]
+            for c in columns
+        ]
+        bias_width = [
+            max((_parts_width(p, _BIAS) for p in self._biases(c)), default=0.0) for c in columns
+        ]
+        heads = [
+            max(_parts_width(self._header(c), _HEADER), _width(self._size(c), _NOTE)) / 2
+            for c in columns
+        ]
+        self.spots: dict[int, list[_Label]] = {}
+        gaps = []
+        for k, wiring in enumerate(layers):
+            name = max(
+                _width(self._layer_name(wiring), _LAYER, bold=True),
+                _width(self._layer_note(k), _NOTE),
+            )
+            # The layer's name is centred between the columns, 16 px clear of both headers.
+            gap = max(170.0, 2 * max(heads[k], heads[k + 1]) + name + 2 * _SPACE, 2 * self.r + 80)
+            beside = 6 + bias_width[k] if self.bias_right[k] else 0.0
+            gap = max(gap, 2 * self.r + beside + _SPACE)
+            if wiring.kind == RESHAPE:
+                gap = max(gap, _width(self._reshape(k), _NOTE) + 2 * (self.r + beside + _SPACE))
+            if labelled[k]:
+                gap = self._fit(k, gap, ys[k], ys[k + 1])
+            gaps.append(round(gap, 1))
+        left = max(heads[0], self.r) + 20
+        right = max(heads[-1], self.r + (6 + bias_width[-1] if self.bias_right[-1] else 0)) + 20
         x = left
         self.cols: list[_Col] = []
         for k, column in enumerate(columns):
-            n = len(column.shown)
-            first = self.top + self.r + (slots - n) * self.row / 2
-            self.cols.append(
-                _Col(column, round(x, 1), [round(first + s * self.row, 1) for s in range(n)])
-            )
+            self.cols.append(_Col(column, round(x, 1), ys[k]))
             if k < len(gaps):
                 x += gaps[k]
-        keys = self._legend(0.0)[:2] if self.numeric else []  # lines that are not wrapped
-        self.width = round(max(480.0, x + right, *(_parts_width(k, _NOTE) + 72 for k in keys)), 1)
+        self.width = round(max(480.0, x + right), 1)
         if self.width > x + right:  # centre the columns in a wider picture
             shift = round((self.width - x - right) / 2, 1)
             for col in self.cols:
                 col.x = round(col.x + shift, 1)
+        for k, spots in self.spots.items():
+            self.spots[k] = [label.moved(self.cols[k].x) for label in spots]
+        self.bias_labels = self._place_biases()
         self.legend = self._legend(self.width - 48)
         self.legend_y = self.top + slots * self.row + 6
-        self.height = round(self.legend_y + 20 * len(self.legend) + 12, 1)
+        self.height = round(self.legend_y + _LINE * len(self.legend) + 14, 1)
 
     # names of things
 
     def _neuron(self, column: Column, k: int | None) -> list[Part]:
-        return _symbol(column.letter, _indices(k) if k is not None else "", column.layer)
+        return _symbol(visible(column.letter), _indices(k) if k is not None else "", column.layer)
 
     def _header(self, column: Column) -> list[Part]:
-        return _symbol(column.letter, "", column.layer)
+        return _symbol(visible(column.letter), "", column.layer)
 
     @staticmethod
     def _size(column: Column) -> str:
-        return f"{column.size:,} " + ("neuron" if column.size == 1 else "neurons")
+        return _plural(column.size, "neuron")
+
+    def _biases(self, column: Column) -> list[list[Part]]:
+        """The bias label of each shown neuron of ``column`` (none at its gap)."""
+        if not column.bias:
+            return []
+        out = []
+        for s, k in enumerate(column.shown):
+            if k is None:
+                continue
+            value = column.bias_values[s] if column.bias_values is not None else None
+            if value is None:
+                out.append(_symbol("b", _indices(k), column.layer))
+            else:
+                out.append([(number(value, self.f.precision, "text"), "")])
+        return out
 
     @staticmethod
     def _layer_name(wiring: Wiring) -> str:
-        return wiring.name if wiring.index is None else f"({wiring.index}) {wiring.name}"
+        name = visible(wiring.name)
+        return name if wiring.index is None else f"({wiring.index}) {name}"
 
     def _layer_note(self, k: int) -> str:
         wiring, wires = self.f.layers[k], self.f.wires(k)
-        plural = "" if wires == 1 else "s"
         if wiring.kind == DENSE:
-            note = f"{wires:,} weight{plural}"
+            note = _plural(wires, "weight")
             if wiring.weights is not None:
                 note += f", |w| ≤ {number(wiring.scale, self.f.precision, 'text')}"
             return note
         if wiring.kind == ALL:
-            return f"{wires:,} wire{plural}, each output from every input"
+            return _plural(wires, "wire") + ", each output from every input"
         if wiring.kind == RESHAPE:
             return "reshaped: no wires"
         return "each neuron alone"
+
+    def _reshape(self, k: int) -> str:
+        before, after = self.f.columns[k].size, self.f.columns[k + 1].size
+        return f"reshaped: last dim {before:,} → {after:,}"
 
     def _labelled(self, k: int) -> bool:
         """Whether layer ``k``'s wires are few enough to write a weight on each."""
@@ -274,9 +498,170 @@ class _Drawing:
                     labels[r, c] = [(number(w, self.f.precision, "text"), "")]
         return labels
 
+    # placing labels
+
+    def _gap_box(self, x: float, y: float, hidden: int) -> Box:
+        """The box of a column's gap, ``⋮`` and ``N more``, at (x, y)."""
+        half = max(_width(f"{hidden:,} more", _NOTE), 12.0) / 2
+        return (x - half, y - 16, x + half, y + 20)
+
+    def _ends(self, x0: float, y0: float, x1: float, y1: float) -> Segment:
+        """A wire from circle (x0, y0) to circle (x1, y1), from edge to edge."""
+        dx, dy = x1 - x0, y1 - y0
+        length = (dx * dx + dy * dy) ** 0.5 or 1.0
+        ux, uy = dx / length * self.r, dy / length * self.r
+        return (x0 + ux, y0 + uy, x1 - ux, y1 - uy)
+
+    def _fit(self, k: int, gap: float, ya: list[float], yb: list[float]) -> float:
+        """The gap (at least ``gap``) at which every wire of layer ``k`` carries its label clear
+        of the others; the labels go to ``self.spots[k]``, with x from the inputs' column."""
+        before, after = self.f.columns[k], self.f.columns[k + 1]
+        labels = self._wire_labels(k)
+        wiring = self.f.layers[k]
+        for _ in range(24):
+            wires = {(r, c): self._ends(0.0, ya[c], gap, yb[r]) for r, c in labels}
+            obstacles: list[Box] = []
+            reach = self.r + _TO_CIRCLE
+            for x, ys, column in ((0.0, ya, before), (gap, yb, after)):
+                for y, index in zip(ys, column.shown, strict=True):
+                    if index is None:
+                        g = self._gap_box(x, y, column.hidden)
+                        obstacles.append((g[0] - 2, g[1] - 2, g[2] + 2, g[3] + 2))
+                    else:
+                        obstacles.append((x - reach, y - reach, x + reach, y + reach))
+            spots = _fit_labels(labels, wires, obstacles)
+            if spots is not None:
+                self.spots[k] = []
+                for key, (x, y) in spots.items():
+                    w = _weight(wiring, *key)
+                    sign = "" if w is None else " pos" if w > 0 else " neg" if w < 0 else ""
+                    top, bottom = _extent(labels[key], _WIRE)
+                    i, j = after.shown[key[0]], before.shown[key[1]]
+                    self.spots[k].append(
+                        _Label(
+                            labels[key],
+                            _WIRE,
+                            f"wl{sign}",
+                            x,
+                            y - (top + bottom) / 2,
+                            "middle",
+                            f'data-i="{i}" data-j="{j}"',
+                            plate=True,
+                        )
+                    )
+                return gap
+            gap *= 1.08
+        # Never seen (tests cover every small layer): write each label mid-wire.
+        self.spots[k] = [
+            _Label(parts, _WIRE, "wl halo", (wires[key][0] + wires[key][2]) / 2,
+                   (wires[key][1] + wires[key][3]) / 2 + 4, "middle")
+            for key, parts in labels.items()
+        ]  # fmt: skip
+        return gap
+
+    def _place_biases(self) -> list[_Label]:
+        """Each bias beside its neuron: to its right where no fan of wires leaves it, else at
+        the first spot around it that no wire, circle or label touches (one spot for the whole
+        column if one suits all), else above it on a white plate."""
+        out: list[_Label] = []
+        for k, col in enumerate(self.cols):
+            column = col.column
+            labels = self._biases(column)
+            if not labels:
+                continue
+            rows = [s for s, i in enumerate(column.shown) if i is not None]
+            if self.bias_right[k]:
+                for s, parts in zip(rows, labels, strict=True):
+                    top, bottom = _extent(parts, _BIAS)
+                    # Above the wire that leaves the neuron, or beside its middle.
+                    y = col.ys[s] - (3 + bottom if self._leaves(k) else (top + bottom) / 2)
+                    out.append(_Label(parts, _BIAS, "bias", col.x + self.r + 6, y, "start"))
+                continue
+            around = self._around(k)
+            chosen: list[_Label | None] = [None] * len(rows)
+            candidates = [
+                [self._bias_at(col, s, parts, spot) for spot in range(6)]
+                for s, parts in zip(rows, labels, strict=True)
+            ]
+
+            for spot in range(6):  # one spot for the whole column, if one suits every neuron
+                if all(around.free(c[spot]) for c in candidates):
+                    chosen = [c[spot] for c in candidates]
+                    break
+            for n, options in enumerate(candidates):  # else the first free spot of each
+                if chosen[n] is None:
+                    label = next((c for c in options if around.free(c)), None)
+                    if label is None:  # wires pass all around it: above, on a white plate
+                        label = options[0]
+                        label.plate = True
+                    chosen[n] = label
+                    around.boxes.append(label.box())
+            out.extend(label for label in chosen if label is not None)
+        return out
+
+    def _leaves(self, k: int) -> bool:
+        """Whether wires leave column ``k`` to the right."""
+        return k < len(self.f.layers) and self.f.layers[k].kind != RESHAPE
+
+    def _bias_at(self, col: _Col, s: int, parts: list[Part], spot: int) -> _Label:
+        """Bias ``parts`` of neuron ``s`` at the ``spot``-th place around it."""
+        x, y, r = col.x, col.ys[s], self.r
+        width = _parts_width(parts, _BIAS)
+        top, bottom = _extent(parts, _BIAS)
+        d = r * 0.72
+        if spot == 0:  # above
+            return _Label(parts, _BIAS, "bias c", x, y - r - 4 - bottom, "middle")
+        if spot == 1:  # above, to the right
+            return _Label(parts, _BIAS, "bias", x + d, y - d - 3 - bottom, "start")
+        if spot == 2:  # above, to the left
+            return _Label(parts, _BIAS, "bias", x - d - width, y - d - 3 - bottom, "start")
+        if spot == 3:  # below
+            return _Label(parts, _BIAS, "bias c", x, y + r + 4 - top, "middle")
+        if spot == 4:  # below, to the right
+            return _Label(parts, _BIAS, "bias", x + d, y + d + 3 - top, "start")
+        return _Label(parts, _BIAS, "bias", x - d - width, y + d + 3 - top, "start")
+
+    def _around(self, k: int) -> _Around:
+        """The wires of the layers on either side of column ``k``, and the circles, gaps and
+        labels near it."""
+        around = _Around(
+            [seg for j in (k - 1, k) if 0 <= j < len(self.f.layers) for seg, _ in self._segments(j)]
+        )
+        for j in (k - 1, k, k + 1):
+            if 0 <= j < len(self.cols):
+                col = self.cols[j]
+                for y, index in zip(col.ys, col.column.shown, strict=True):
+                    if index is None:
+                        around.boxes.append(self._gap_box(col.x, y, col.column.hidden))
+                    else:
+                        around.circles.append((col.x, y, self.r))
+        for j in (k - 1, k):
+            around.boxes.extend(label.box() for label in self.spots.get(j, []))
+        return around
+
+    def _segments(self, k: int) -> list[tuple[Segment, tuple[int, int]]]:
+        """Layer ``k``'s wires, with the (row, column) in ``shown`` of their output and input."""
+        wiring, a, b = self.f.layers[k], self.cols[k], self.cols[k + 1]
+        if wiring.kind == RESHAPE:
+            return []
+        if wiring.kind == EACH:
+            rows = {i: r for r, i in enumerate(b.column.shown) if i is not None}
+            return [
+                (self._ends(a.x, a.ys[c], b.x, b.ys[rows[j]]), (rows[j], c))
+                for c, j in enumerate(a.column.shown)
+                if j is not None and j in rows
+            ]
+        return [
+            (self._ends(a.x, a.ys[c], b.x, b.ys[r]), (r, c))
+            for r, i in enumerate(b.column.shown)
+            if i is not None
+            for c, j in enumerate(a.column.shown)
+            if j is not None
+        ]
+
     def _legend(self, room: float) -> list[list[Part]]:
-        """The legend's lines (a part of kind "pos" or "neg" is a key line); its last line, of
-        remarks, is wrapped to ``room``."""
+        """The legend's lines, wrapped to ``room``; a line of parts of kind "pos" and "neg" is
+        the key of the wires' colours."""
         f = self.f
         lines: list[list[Part]] = []
         one = [
@@ -284,23 +669,19 @@ class _Drawing:
             *_symbol("w", "ij"),
             (", from input j to output i", ""),
         ]
+        dense = [w for w in f.layers if w.weights is not None]
         if self.numeric:
-            largest = max(w.scale for w in f.layers if w.weights is not None)
-            one[0] = ("E" + one[0][0][1:], "")
-            lines.append(
-                [*one, (":  ", ""), ("", "pos"), ("positive  ", ""), ("", "neg"), ("negative.", "")]
-            )
-            lines.append(
-                [
-                    (
-                        "Its opacity and width grow with |w| over the largest |w| of its layer"
-                        f" (largest here: {number(largest, f.precision, 'text')}).",
-                        "",
-                    )
-                ]
-            )
+            lines += _wrap([("E" + one[0][0][1:], ""), *one[1:], (":", "")], _NOTE, room)
+            lines.append([("positive", "pos"), ("negative", "neg")])
+            if len(dense) == 1:
+                largest = number(dense[0].scale, f.precision, "text")
+                where = f"its layer's largest |w|\N{NO-BREAK SPACE}({largest})"  # kept together
+            else:
+                where = "the largest |w| of its own layer, written above it"
+            text = f"Its opacity and width grow with |w| over {where}."
+            lines += _wrap([(text, "")], _NOTE, room)
         elif any(w.kind == DENSE for w in f.layers):
-            lines.append([("In grey, ", ""), *one, (".", "")])
+            lines += _wrap([("In grey, ", ""), *one, (".", "")], _NOTE, room)
         remarks = []
         if any(w.kind == EACH for w in f.layers):
             remarks.append("one line per neuron: the layer acts on each alone")
@@ -308,18 +689,12 @@ class _Drawing:
             remarks.append("dashed: each output is made from every input, with no weight")
         if any(c.bias for c in f.columns):
             values = any(c.bias_values is not None for c in f.columns)
-            remarks.append("the " + ("number" if values else "b") + " above an output is its bias")
+            remarks.append("the " + ("number" if values else "b") + " beside an output is its bias")
         if any(c.hidden for c in f.columns):
             remarks.append("⋮ marks neurons not drawn")
-        line = ""
-        for remark in remarks:
-            if line and _width(f"{line}; {remark}.", _NOTE) > room:
-                lines.append([(line[0].upper() + line[1:] + ".", "")])
-                line = remark
-            else:
-                line = f"{line}; {remark}" if line else remark
-        if line:
-            lines.append([(line[0].upper() + line[1:] + ".", "")])
+        if remarks:
+            text = "; ".join(remarks)
+            lines += _wrap([(text[0].upper() + text[1:] + ".", "")], _NOTE, room)
         return lines
 
     # writing
@@ -327,18 +702,17 @@ class _Drawing:
     def draw(self, standalone: bool) -> str:
         p = self.p
         w, h = _num(self.width), _num(self.height)
-        size = (
-            f' width="{w}" height="{h}"'
-            if standalone
-            # On a phone the figure keeps a readable size and scrolls in its box.
-            else f' width="{w}" height="{h}" '
-            f'style="max-width:100%;min-width:min({w}px,36rem);height:auto"'
-        )
+        size = f' width="{w}" height="{h}"'
+        if not standalone:
+            # In a page: a small figure shrinks to fit, a big one keeps a readable size and
+            # scrolls in its box (see SHRINK and FLOOR).
+            least = f";min-width:{round(FLOOR * self.width)}px" if self.width > SHRINK else ""
+            size += f' style="max-width:100%;height:auto{least}"'
         out = [
             f'<svg xmlns="{NS}" id="{p}" viewBox="0 0 {w} {h}"{size} role="img" '
             f'aria-labelledby="{p}-title {p}-desc" class="linexplain-figure">',
-            f'<title id="{p}-title">{_clean(self.f.title)}</title>',
-            f'<desc id="{p}-desc">{_clean(self.f.description)}</desc>',
+            f'<title id="{p}-title">{_clean(visible(self.f.title))}</title>',
+            f'<desc id="{p}-desc">{_clean(visible(self.f.description))}</desc>',
             self._style(),
             f'<rect class="bg" width="{w}" height="{h}"/>',
         ]
@@ -350,9 +724,14 @@ class _Drawing:
             out.extend(self._layer(k))
         for col in self.cols:
             out.extend(self._column(col))
-        for k in range(len(self.f.layers)):
-            if self._labelled(k):
-                out.extend(self._wire_text(k))
+        if self.bias_labels:
+            out.append('<g class="biases">')
+            out.extend(label.svg() for label in self.bias_labels)
+            out.append("</g>")
+        for k, labels in sorted(self.spots.items()):
+            out.append(f'<g class="wire-labels" data-layer="{k}">')
+            out.extend(label.svg() for label in labels)
+            out.append("</g>")
         out.extend(self._legend_svg())
         out.append("</svg>")
         return "\n".join(out) + ("\n" if standalone else "")
@@ -375,10 +754,12 @@ class _Drawing:
             f"{s} .wire.neg{{stroke:{NEGATIVE}}}",
             f"{s} .wire.all{{stroke:#aaa;stroke-dasharray:4 3}}",
             f"{s} .halo{{paint-order:stroke;stroke:#fff;stroke-width:3.5px;stroke-linejoin:round}}",
+            f"{s} .plate{{fill:#fff;fill-opacity:.92}}",
             f"{s} .wl{{font-size:{_WIRE:g}px;text-anchor:middle}}",
             f"{s} .wl.pos{{fill:{POSITIVE}}}",
             f"{s} .wl.neg{{fill:{NEGATIVE}}}",
-            f"{s} .bias{{font-size:{_BIAS:g}px;fill:#555;text-anchor:middle}}",
+            f"{s} .bias{{font-size:{_BIAS:g}px;fill:#555;text-anchor:start}}",
+            f"{s} .bias.c{{text-anchor:middle}}",
             f"{s} .gap text{{fill:#555;text-anchor:middle}}",
             f"{s} .dots{{font-size:22px}}",
             f"{s} .more{{font-size:{_NOTE:g}px}}",
@@ -388,14 +769,7 @@ class _Drawing:
         ]
         return "<style>" + "".join(rules) + "</style>"
 
-    def _ends(self, x0: float, y0: float, x1: float, y1: float) -> tuple[float, ...]:
-        """A wire from circle (x0, y0) to circle (x1, y1), from edge to edge."""
-        dx, dy = x1 - x0, y1 - y0
-        length = (dx * dx + dy * dy) ** 0.5 or 1.0
-        ux, uy = dx / length * self.r, dy / length * self.r
-        return (x0 + ux, y0 + uy, x1 - ux, y1 - uy)
-
-    def _line(self, ends: tuple[float, ...], cls: str, data: str, style: str = "") -> str:
+    def _line(self, ends: Segment, cls: str, data: str, style: str = "") -> str:
         x1, y1, x2, y2 = map(_num, ends)
         data = f" {data}" if data else ""
         return f'<line class="{cls}"{data} x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}"{style}/>'
@@ -403,39 +777,27 @@ class _Drawing:
     def _wires(self, k: int) -> list[str]:
         wiring, a, b = self.f.layers[k], self.cols[k], self.cols[k + 1]
         out: list[str] = []
-        if wiring.kind == RESHAPE:
-            return out
-        if wiring.kind == EACH:
-            rows = {i: r for r, i in enumerate(b.column.shown) if i is not None}
-            for c, j in enumerate(a.column.shown):
-                if j is not None and j in rows:
-                    ends = self._ends(a.x, a.ys[c], b.x, b.ys[rows[j]])
-                    out.append(
-                        self._line(ends, "wire each", f'data-layer="{k}" data-i="{j}" data-j="{j}"')
-                    )
-            return out
-        for r, i in enumerate(b.column.shown):
-            if i is None:
+        for ends, (r, c) in self._segments(k):
+            i, j = b.column.shown[r], a.column.shown[c]
+            data = f'data-layer="{k}" data-i="{i}" data-j="{j}"'
+            if wiring.kind == EACH:
+                out.append(self._line(ends, "wire each", data))
                 continue
-            for c, j in enumerate(a.column.shown):
-                if j is None:
-                    continue
-                ends = self._ends(a.x, a.ys[c], b.x, b.ys[r])
-                data = f'data-layer="{k}" data-i="{i}" data-j="{j}"'
-                if wiring.kind == ALL:
-                    out.append(self._line(ends, "wire all", data))
-                    continue
-                w = _weight(wiring, r, c)
-                if w is None:
-                    out.append(self._line(ends, "wire", data))
-                    continue
-                strength = min(abs(w) / wiring.scale, 1.0) if wiring.scale > 0 else 0.0
-                sign = "pos" if w > 0 else "neg" if w < 0 else "zero"
-                width, opacity = 0.4 + 2.6 * strength, 0.12 + 0.88 * strength
-                style = f' style="stroke-width:{width:.2f};stroke-opacity:{opacity:.2f}"'
-                out.append(
-                    self._line(ends, f"wire {sign}", f"{data} data-w={_attr(repr(w))}", style)
-                )
+            if wiring.kind == ALL:
+                out.append(self._line(ends, "wire all", data))
+                continue
+            w = _weight(wiring, r, c)
+            if w is None:
+                out.append(self._line(ends, "wire", data))
+                continue
+            strength = min(abs(w) / wiring.scale, 1.0) if wiring.scale > 0 else 0.0
+            sign = "pos" if w > 0 else "neg" if w < 0 else "zero"
+            # A wire that carries its label is never too faint to follow to it.
+            least = _LABELLED_LEAST if k in self.spots else (0.4, 0.12)
+            width = least[0] + (3.0 - least[0]) * strength
+            opacity = least[1] + (1.0 - least[1]) * strength
+            style = f' style="stroke-width:{width:.2f};stroke-opacity:{opacity:.2f}"'
+            out.append(self._line(ends, f"wire {sign}", f"{data} data-w={_attr(repr(w))}", style))
         return out
 
     def _layer(self, k: int) -> list[str]:
@@ -449,8 +811,7 @@ class _Drawing:
         ]
         if wiring.kind == RESHAPE:
             y = _num((min(a.ys + b.ys) + max(a.ys + b.ys)) / 2)
-            what = f"reshaped: last dim {a.column.size:,} → {b.column.size:,}"
-            out.append(f'<text class="reshape" x="{x}" y="{y}">{_clean(what)}</text>')
+            out.append(f'<text class="reshape" x="{x}" y="{y}">{_clean(self._reshape(k))}</text>')
         return out
 
     def _column(self, col: _Col) -> list[str]:
@@ -474,55 +835,134 @@ class _Drawing:
             out.append(f'<circle class="neuron" data-index="{k}" cx="{x}" cy="{_num(y)}" r="{r}"/>')
             label = _tspans(self._neuron(c, k), _NEURON)
             out.append(_text("nl", col.x, y + _NEURON * 0.35, label, raw=True))
-            if c.bias:
-                value = c.bias_values[s] if c.bias_values is not None else None
-                parts = (
-                    _symbol("b", _indices(k), c.layer)
-                    if value is None
-                    else [(number(value, self.f.precision, "text"), "")]
-                )
-                bias = _tspans(parts, _BIAS)
-                out.append(_text("bias halo", col.x, y - self.r - 5, bias, raw=True))
-        out.append("</g>")
-        return out
-
-    def _wire_text(self, k: int) -> list[str]:
-        """A label on each wire of layer ``k``: the wires from the c-th drawn input carry theirs
-        at a fraction of the way along that grows with c, so labels from different inputs stand
-        apart and those from one input are spread along its fan of wires."""
-        a, b = self.cols[k], self.cols[k + 1]
-        drawn = [c for c, j in enumerate(a.column.shown) if j is not None]
-        out = [f'<g class="wire-labels" data-layer="{k}">']
-        for (r, c), parts in self._wire_labels(k).items():
-            n = drawn.index(c)
-            t = 0.5 if len(drawn) == 1 else 0.35 + 0.4 * n / (len(drawn) - 1)
-            x0, y0, x1, y1 = self._ends(a.x, a.ys[c], b.x, b.ys[r])
-            x, y = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
-            w = _weight(self.f.layers[k], r, c)
-            sign = "" if w is None else " pos" if w > 0 else " neg" if w < 0 else ""
-            out.append(
-                _text(f"wl halo{sign}", x, y + _WIRE * 0.35, _tspans(parts, _WIRE), raw=True)
-            )
         out.append("</g>")
         return out
 
     def _legend_svg(self) -> list[str]:
         out = ['<g class="legend-box">']
         for n, parts in enumerate(self.legend):
-            y = self.legend_y + 20 * n + 12
-            x, run = 24.0, list[Part]()
-            for text, kind in [*parts, ("", "end")]:
-                if kind in ("pos", "neg", "end") and run:
-                    out.append(_text("legend", x, y, _tspans(run, _NOTE), raw=True))
-                    x += _parts_width(run, _NOTE)
-                    run = []
-                if kind in ("pos", "neg"):
-                    out.append(self._line((x, y - 4, x + 18, y - 4), f"wire {kind} key", ""))
-                    x += 24
-                elif kind != "end":
-                    run.append((text, kind))
+            y = self.legend_y + _LINE * n + 12
+            if parts and parts[0][1] in ("pos", "neg"):
+                x = 24.0
+                for text, kind in parts:  # a key: each colour's line, then its name
+                    out.append(self._line((x, y - 4, x + 22, y - 4), f"wire {kind} key", ""))
+                    out.append(_text("legend", x + 28, y, text))
+                    x += 28 + _width(text, _NOTE) + 2 * _SPACE
+                continue
+            out.append(_text("legend", 24, y, _tspans(parts, _NOTE), raw=True))
         out.append("</g>")
         return out
+
+
+@dataclass
+class _Around:
+    """What a label must keep clear of: wires, boxes, and circles (x, y, r)."""
+
+    segments: list[Segment]
+    boxes: list[Box] = field(default_factory=list)
+    circles: list[tuple[float, float, float]] = field(default_factory=list)
+
+    def free(self, label: _Label) -> bool:
+        """Whether ``label`` stands clear of them all, by 2 px."""
+        x0, y0, x1, y1 = label.box()
+        box = (x0 - 2, y0 - 2, x1 + 2, y1 + 2)
+        for x, y, r in self.circles:
+            dx, dy = max(box[0] - x, 0.0, x - box[2]), max(box[1] - y, 0.0, y - box[3])
+            if dx * dx + dy * dy < r * r:
+                return False
+        return not any(_overlap(box, b) for b in self.boxes) and not any(
+            _meets(box, s) for s in self.segments
+        )
+
+
+def _fit_labels(
+    labels: dict[tuple[int, int], list[Part]],
+    wires: dict[tuple[int, int], Segment],
+    obstacles: list[Box],
+) -> dict[tuple[int, int], tuple[float, float]] | None:
+    """A centre for each wire's label, on its wire, such that no other wire passes through
+    its box, nor any obstacle or other label's box touches it; None if the search finds none.
+
+    Along each wire the spans where its label's box would meet something are cut out
+    (exactly: a box sliding along a line meets a segment or a box over one interval); the
+    middles of the longest free stretches are tried first, labels with fewest choices first.
+    """
+    sizes: dict[tuple[int, int], tuple[float, float]] = {}
+    choices: dict[tuple[int, int], list[tuple[float, float]]] = {}
+    for key, parts in labels.items():
+        top, bottom = _extent(parts, _WIRE)
+        hw, hh = _parts_width(parts, _WIRE) / 2, (bottom - top) / 2
+        sizes[key] = (hw, hh)
+        wire = wires[key]
+        length = ((wire[2] - wire[0]) ** 2 + (wire[3] - wire[1]) ** 2) ** 0.5 or 1.0
+        blocked = [
+            span
+            for other, seg in wires.items()
+            if other != key
+            and (span := _sweep_segment(wire, hw + _TO_WIRE, hh + _TO_WIRE, seg)) is not None
+        ]
+        blocked += [
+            span for box in obstacles if (span := _sweep_box(wire, hw, hh, box)) is not None
+        ]
+        free, start = [], 0.0
+        for lo, hi in sorted(blocked):
+            if lo > start:
+                free.append((start, min(lo, 1.0)))
+            start = max(start, hi)
+            if start >= 1.0:
+                break
+        if start < 1.0:
+            free.append((start, 1.0))
+        scored = []
+        step = 4.0 / length
+        for lo, hi in free:
+            if hi <= lo:
+                continue
+            t = lo + (hi - lo) / 2
+            for n in range(12):  # the middle, then out from it both ways
+                for tt in (t - n * step, t + n * step) if n else (t,):
+                    if lo <= tt <= hi:
+                        clear = min(tt - lo, hi - tt) * length
+                        scored.append((-clear, abs(tt - 0.5), tt))
+        scored.sort()
+        choices[key] = [
+            (wire[0] + t * (wire[2] - wire[0]), wire[1] + t * (wire[3] - wire[1]))
+            for _, _, t in scored[:40]
+        ]
+        if not choices[key]:
+            return None
+    order = sorted(labels, key=lambda key: (len(choices[key]), key))
+    placed: dict[tuple[int, int], tuple[float, float]] = {}
+    budget = [5000]
+
+    def clashes(key: tuple[int, int], at: tuple[float, float]) -> bool:
+        hw, hh = sizes[key]
+        for other, (x, y) in placed.items():
+            ow, oh = sizes[other]
+            if (
+                abs(at[0] - x) < hw + ow + 2 * _TO_LABEL
+                and abs(at[1] - y) < hh + oh + 2 * _TO_LABEL
+            ):
+                return True
+        return False
+
+    def search(n: int) -> bool:
+        if n == len(order):
+            return True
+        key = order[n]
+        for at in choices[key]:
+            budget[0] -= 1
+            if budget[0] < 0:
+                return False
+            if clashes(key, at):
+                continue
+            placed[key] = at
+            if search(n + 1):
+                return True
+            del placed[key]
+        return False
+
+    return dict(placed) if search(0) else None
 
 
 def _weight(wiring: Wiring, r: int, c: int) -> float | None:
