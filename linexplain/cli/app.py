@@ -210,8 +210,52 @@ def _explained(command: str, options: dict[str, Any], piped: str = "ascii") -> t
     when the output is not a terminal). The library loads here, not at start-up."""
     from .. import lessons
 
-    request, fmt = build(piped=piped, **options)
-    return getattr(lessons, command)(request), fmt
+    with _progress(command, bool(options.get("json"))):
+        request, fmt = build(piped=piped, **options)
+        return getattr(lessons, command)(request), fmt
+
+
+PROGRESS_AFTER = 1.0  # seconds of work before a terminal shows that it goes on
+
+
+def _progress_after() -> float:
+    """PROGRESS_AFTER, or LINEXPLAIN_PROGRESS_AFTER's seconds (0 to 3600) when it says."""
+    try:
+        seconds = float(os.environ.get("LINEXPLAIN_PROGRESS_AFTER", PROGRESS_AFTER))
+    except ValueError:
+        return PROGRESS_AFTER
+    return min(max(seconds, 0.0), 3600.0) if seconds == seconds else PROGRESS_AFTER
+
+
+@contextmanager
+def _progress(command: str, json: bool) -> Iterator[None]:
+    """A spinner on stderr while work takes over PROGRESS_AFTER seconds, only when both stdout
+    and stderr are terminals (never in piped or JSON output); it is gone before any output."""
+    if json or not use_rich(sys.stdout) or not use_rich(sys.stderr):
+        yield
+        return
+    import threading
+
+    from rich.console import Console
+
+    status = Console(file=sys.stderr).status(f"linexplain {command}: working…")
+    lock, done = threading.Lock(), False
+
+    def show() -> None:
+        with lock:
+            if not done:
+                status.start()
+
+    timer = threading.Timer(_progress_after(), show)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        with lock:
+            done = True
+            status.stop()
 
 
 def _write(doc: "Doc", fmt: str, output: str | None = None) -> None:
