@@ -184,6 +184,10 @@ class Softmax(Activation):
             )
         return dim % max(rank, 1)
 
+    def over_features(self, rank: int) -> bool:
+        """Whether it normalises one sample's features (the last of ``rank`` dims)."""
+        return self.axis(rank) == rank - 1
+
     def output_shape(self, shape: Shape) -> Shape:
         self.axis(len(shape))
         return shape

@@ -17,6 +17,7 @@ from .errors import LinexplainError
 from .grammar import Shape, format_shape
 from .layers import Linear
 from .network import Network, Step
+from .readable import counted
 from .view import View
 
 
@@ -52,7 +53,7 @@ def _kind(layer: Any, before: int, after: int, rank: int) -> str:
     if isinstance(layer, Linear):
         return DENSE
     if isinstance(layer, Softmax):  # over the features: each output from all of them
-        return ALL if layer.axis(rank) == rank - 1 else EACH
+        return ALL if layer.over_features(rank) else EACH
     if isinstance(layer, Flatten) and before != after:
         return RESHAPE
     return EACH
@@ -151,21 +152,16 @@ def _flattens(step: Step) -> bool:
     return isinstance(step.layer, Flatten) and last_in != last_out
 
 
-def _count(n: int, word: str) -> str:
-    """``n word``, the word plural unless n is 1."""
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
-
-
 def _description(columns: list[Column], layers: list[Wiring], shape: Shape) -> str:
     """What the figure shows, in a sentence or two (an SVG's <desc>)."""
-    parts = [f"One sample of an input {format_shape(shape)}: {_count(columns[0].size, 'feature')}"]
+    parts = [f"One sample of an input {format_shape(shape)}: {counted(columns[0].size, 'feature')}"]
     for k, wiring in enumerate(layers):
         before, after = columns[k], columns[k + 1]
         if wiring.kind == DENSE:
             parts.append(
-                f"{wiring.name} wires each of its {_count(before.size, 'input')} to each of its "
-                f"{_count(after.size, 'output')} by a weight w_ij "
-                f"({_count(before.size * after.size, 'wire')}"
+                f"{wiring.name} wires each of its {counted(before.size, 'input')} to each of its "
+                f"{counted(after.size, 'output')} by a weight w_ij "
+                f"({counted(before.size * after.size, 'wire')}"
                 f"{', with a bias b_i at each output' if after.bias else ''})"
             )
         elif wiring.kind == ALL:
@@ -176,11 +172,11 @@ def _description(columns: list[Column], layers: list[Wiring], shape: Shape) -> s
                 "feature's output comes from that feature alone (across the samples)"
             )
         elif wiring.kind == RESHAPE:
-            parts.append(f"{wiring.name} reshapes them into {_count(after.size, 'feature')}")
+            parts.append(f"{wiring.name} reshapes them into {counted(after.size, 'feature')}")
         else:
-            parts.append(f"{wiring.name} acts on each of its {_count(after.size, 'neuron')} alone")
+            parts.append(f"{wiring.name} acts on each of its {counted(after.size, 'neuron')} alone")
     hidden = sum(c.hidden for c in columns)
-    tail = f" The drawing hides {_count(hidden, 'neuron')} in marked gaps." if hidden else ""
+    tail = f" The drawing hides {counted(hidden, 'neuron')} in marked gaps." if hidden else ""
     return "; ".join(parts) + "." + tail
 
 

@@ -52,7 +52,7 @@ from .pieces import (
     scalar_math,
     seed_words,
 )
-from .readable import count, nbytes
+from .readable import count, counted, nbytes
 from .request import Request
 from .view import View
 
@@ -634,7 +634,7 @@ def draw_doc(drawn: Figure, source: str) -> Doc:
     dense = [k for k, w in enumerate(drawn.layers) if w.kind == DENSE]
     wires = sum(drawn.wires(k) for k in dense)
     sizes = " → ".join(f"{c.size:,}" for c in drawn.columns)
-    summary = f"neurons {sizes}; {wires:,} weighted {'wire' if wires == 1 else 'wires'}"
+    summary = f"neurons {sizes}; {counted(wires, 'weighted wire')}"
     summary += f"; {source}" if source else "; no numbers (give --seed or weights for them)"
     return Doc(t(drawn.title), t(summary), [figure_section(drawn)], figure_data(drawn))
 

@@ -90,6 +90,13 @@ def check(
         )
 
 
+def check_pass(arrays: int, held: str, extras: dict[str, int], max_memory: int | None) -> None:
+    """Refuse a pass holding ``arrays`` bytes (``held`` says what) and, one at a time beside
+    them, the largest of ``extras`` (the generator's temporaries, a report, a check's copies)."""
+    most = max(extras, key=lambda k: extras[k])
+    check(arrays + extras[most], f"{held}: {arrays:,}; {most}: {extras[most]:,}", max_memory)
+
+
 @dataclass(frozen=True)
 class Budget:
     """The limit for one command, and the bytes it already holds (inputs read before)."""

@@ -33,7 +33,7 @@ from .pieces import (
     scalar_math,
     seed_words,
 )
-from .readable import SUPERSCRIPT, count, nbytes
+from .readable import SUPERSCRIPT, count, counted, nbytes
 from .view import View
 
 if TYPE_CHECKING:
@@ -49,13 +49,10 @@ def _shape(shape: Shape) -> str:
     return format_shape(shape).replace("'", "")
 
 
-_SUPERSCRIPT_LAYER = SUPERSCRIPT | str.maketrans("l+", "ˡ⁺")  # and the generic layer l
-
-
 def _sup(letter: str, layer: int | str) -> str:
     """``letter`` with the layer as a superscript, as the maths prints it: ``a⁽¹⁾``, ``W⁽¹²⁾``,
     ``a⁽⁻¹⁾``; a string is the generic layer: ``a⁽ˡ⁻¹⁾`` from ``"l-1"``."""
-    return letter + f"({layer})".translate(_SUPERSCRIPT_LAYER)
+    return letter + f"({layer})".translate(SUPERSCRIPT)
 
 
 # the generic layer l: z⁽ˡ⁾ = W⁽ˡ⁾ a⁽ˡ⁻¹⁾ + b⁽ˡ⁾, a⁽ˡ⁾ = f(z⁽ˡ⁾)
@@ -99,7 +96,7 @@ def shape_doc(network: Network, steps: tuple[Step, ...], dtype: str) -> Doc:
             notes.append(
                 t(
                     f"({step.index}) {layer.name}: {layer.formula}"
-                    + (f", {layer.ops} op{'s' * (layer.ops != 1)} per number" if layer.ops else "")
+                    + (f", {counted(layer.ops, 'op')} per number" if layer.ops else "")
                 )
             )
     macs = _total([s.macs for s in steps])
@@ -515,7 +512,7 @@ def explain_doc(network: Network, steps: tuple[Step, ...], trace: Trace, view: V
 
 def _over_features(layer: Activation, shape: Any) -> bool:
     """Whether a Softmax normalises one sample's features (its input's last dim)."""
-    return isinstance(layer, Softmax) and layer.axis(len(shape)) == len(shape) - 1
+    return isinstance(layer, Softmax) and layer.over_features(len(shape))
 
 
 def activation_rows(

@@ -12,7 +12,11 @@ from .counts import Product
 
 Style = Literal["text", "ascii", "latex"]
 
-SUPERSCRIPT = str.maketrans("0123456789()-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾⁻")
+_PLAIN, _RAISED = "0123456789()-+l", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾⁻⁺ˡ"  # l: the generic layer, a⁽ˡ⁻¹⁾
+SUPERSCRIPT = str.maketrans(_PLAIN, _RAISED)
+UNRAISED = str.maketrans(_RAISED, _PLAIN)  # ⁽¹²⁾ → (12), for writers that spell exponents
+RAISED = _RAISED  # the superscript signs, e.g. for a pattern matching a run of them
+SUBSCRIPT = str.maketrans("0123456789ijks=", "₀₁₂₃₄₅₆₇₈₉ᵢⱼₖₛ₌")
 _TIMES: dict[Style, str] = {"text": "\N{MULTIPLICATION SIGN}", "ascii": "x", "latex": r"\times"}
 
 
@@ -102,3 +106,8 @@ def visible(text: str) -> str:
     r"""``text`` with control and bidi-override characters spelled out (``\x1b``, ``<U+202E>``),
     so no name can move a terminal's cursor or reorder a line; anything else is kept."""
     return text.translate(_SEEN)
+
+
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """``1 weight``, ``200,704 weights`` (``many`` for an irregular plural: biases)."""
+    return f"{n:,} {one if n == 1 else many or one + 's'}"

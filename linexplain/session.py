@@ -359,12 +359,7 @@ def _check_memory(
             memory.document_bytes(tensors) if reported else 0
         ),
     }
-    most = max(extra, key=lambda k: extra[k])
-    memory.check(
-        arrays + extra[most],
-        f"{held} in {report.dtype}: {arrays:,}; {most}: {extra[most]:,}",
-        max_memory,
-    )
+    memory.check_pass(arrays, f"{held} in {report.dtype}", extra, max_memory)
 
 
 # --- the backward pass ----------------------------------------------------------------------
@@ -869,12 +864,7 @@ def _check_network_memory(
             memory.document_bytes(tensors) if reported else 0
         ),
     }
-    most = max(extra, key=lambda k: extra[k])
-    memory.check(
-        arrays + extra[most],
-        f"{held} in {dtype}: {arrays:,}; {most}: {extra[most]:,}",
-        max_memory,
-    )
+    memory.check_pass(arrays, f"{held} in {dtype}", extra, max_memory)
 
 
 @dataclass(frozen=True)

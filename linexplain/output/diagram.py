@@ -44,12 +44,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..document import ALL, DENSE, EACH, Column, Figure, Wiring
-from ..readable import SUPERSCRIPT, number, visible
+from ..readable import SUBSCRIPT, SUPERSCRIPT, counted, number, visible
 
 Span = tuple[int, int, str]
 Drawn = tuple[str, list[Span]]
 
-_SUBSCRIPT = str.maketrans("0123456789ij", "₀₁₂₃₄₅₆₇₈₉ᵢⱼ")
 _ASCII = str.maketrans(
     {
         "→": "->", "×": "x", "−": "-", "·": "*", "…": "...", "ᵀ": "^T", "Σ": "sum", "≥": ">=",
@@ -124,12 +123,7 @@ def _name(letter: str, indices: tuple[int, ...], layer: int | None, style: str, 
     sup = "" if layer is None else f"({layer})"
     if style == "ascii":
         return letter + (f"_{sub}" if sub else "") + (f"^{sup}" if sup else "")
-    return letter + sub.translate(_SUBSCRIPT) + sup.translate(SUPERSCRIPT)
-
-
-def _counted(n: int, one: str, many: str) -> str:
-    """``1 weight``, ``200,704 weights``."""
-    return f"{n:,} {one if n == 1 else many}"
+    return letter + sub.translate(SUBSCRIPT) + sup.translate(SUPERSCRIPT)
 
 
 def _more(hidden: int, g: _Glyphs) -> str:
@@ -198,8 +192,8 @@ def _header(fig: Figure, k: int, style: str) -> Drawn:
     wiring, after = fig.layers[k], fig.columns[k + 1]
     name = wiring.name if wiring.index is None else f"({wiring.index}) {wiring.name}"
     if wiring.kind == DENSE:
-        what = _counted(fig.wires(k), "weight", "weights")
-        what += f", {_counted(after.size, 'bias', 'biases')}" if after.bias else ""
+        what = counted(fig.wires(k), "weight")
+        what += f", {counted(after.size, 'bias', 'biases')}" if after.bias else ""
     elif wiring.kind == ALL:
         what = "each output from every input"
     elif wiring.kind == EACH:
@@ -395,10 +389,10 @@ def _reshape(wiring: Wiring, before: Column, after: Column, style: str, g: _Glyp
     """A Flatten that regroups one sample's numbers: one line, no wires."""
     x = _name(before.letter, (), before.layer, style, False)
     a = _name(after.letter, (), after.layer, style, False)
-    features = _counted(before.size, "feature", "features")
+    features = counted(before.size, "feature")
     line = _Line().add(x, "bold").add(f" ({features} a row) {g.wire * 2}")
     line.add(_plain(wiring.name.split("(")[0], style), "cyan").add(g.wire * 2 + g.arrow + " ")
-    features = _counted(after.size, "feature", "features")
+    features = counted(after.size, "feature")
     line.add(a, "bold").add(f" ({features}): the same numbers regrouped, no weights")
     return line.done()
 

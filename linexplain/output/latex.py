@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from ..document import Code, Doc, Eq, Figure, Lines, Math, Notes, Sym, Table, Tensor, Text
-from ..readable import visible
+from ..readable import RAISED, UNRAISED, visible
 
 _TEXT_SIGNS = {
     "×": r"$\times$", "·": r"$\cdot$", "⋅": r"$\cdot$", "→": r"$\to$",
@@ -21,8 +21,8 @@ _TEXT_SIGNS = {
 }  # fmt: skip
 # A run of superscript signs is one exponent in maths mode: a⁽¹²⁾ → a$^{(12)}$,
 # a⁽ˡ⁻¹⁾ᵀ → a$^{(l-1)T}$, z³ → z$^{3}$.
-_SUPERSCRIPTS = re.compile("([⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾⁻⁺ˡᵀ]+)")
-_SUPERSCRIPT_SIGNS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾⁻⁺ˡᵀ", "0123456789()-+lT")
+_SUPERSCRIPTS = re.compile(f"([{RAISED}ᵀ]+)")
+_SUPERSCRIPT_SIGNS = UNRAISED | str.maketrans("ᵀ", "T")
 _GREEK = {_TEXT_SIGNS[letter] for letter in "δσΦπΣ"}  # take a superscript in their own $…$
 _MATH_SIGNS = {
     "×": r"\times ", "·": r"\cdot ", "⋅": r"\cdot ", "→": r"\to ", "…": r"\dots",

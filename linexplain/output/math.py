@@ -16,7 +16,7 @@ from sympy.printing.pretty.pretty_symbology import center_pad, pretty_use_unicod
 from sympy.printing.pretty.stringpict import prettyForm
 
 from ..equations import CDOTS, DDOTS, VDOTS, Notation
-from ..readable import SUPERSCRIPT, Style, number
+from ..readable import SUBSCRIPT, SUPERSCRIPT, Style, number
 
 GAPS: dict[Style, tuple[str, str, str]] = {
     "text": ("⋯", "⋮", "⋱"),
@@ -28,7 +28,6 @@ _PARTIAL: dict[Style, tuple[str, str]] = {
     "ascii": ("dL/d", ""),
     "latex": (r"\frac{\partial L}{\partial ", "}"),
 }
-_SUBSCRIPT = str.maketrans("0123456789ijks=", "₀₁₂₃₄₅₆₇₈₉ᵢⱼₖₛ₌")
 
 
 class MathPrinter:
@@ -54,7 +53,7 @@ class MathPrinter:
                 layer = part.layer if part.layer is not None else n.layer
                 sup = f"({layer})" if part.layered and layer is not None else ""
                 if self.style == "text":
-                    name = part.letter + sub.translate(_SUBSCRIPT) + sup.translate(SUPERSCRIPT)
+                    name = part.letter + sub.translate(SUBSCRIPT) + sup.translate(SUPERSCRIPT)
                 elif self.style == "ascii":
                     name = part.letter + (f"_{sub}" if sub else "") + (f"^{sup}" if sup else "")
                 else:
@@ -156,7 +155,7 @@ class _Pretty(PrettyPrinter):
     def _print_Sum(self, e: Any) -> prettyForm:
         ((var, low, high),) = e.limits
         if self._use_unicode:
-            sigma = "Σ" + f"{var}={low}".translate(_SUBSCRIPT) + str(high).translate(SUPERSCRIPT)
+            sigma = "Σ" + f"{var}={low}".translate(SUBSCRIPT) + str(high).translate(SUPERSCRIPT)
         else:
             sigma = f"sum_{{{var}={low}}}^{{{high}}}"
         return prettyForm(*prettyForm(sigma + " ").right(self._print(e.function)))

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from ..document import ALL, DENSE, EACH, RESHAPE, Column, Figure, Wiring
 from ..errors import LinexplainError
-from ..readable import number, visible
+from ..readable import counted, number, visible
 
 NS = "http://www.w3.org/2000/svg"
 POSITIVE, NEGATIVE, NEUTRAL = "#2166ac", "#b2182b", "#8c8c8c"  # ColorBrewer RdBu: colour-blind safe
@@ -226,10 +226,6 @@ def _num(v: float) -> str:
     s = f"{v:.1f}"
     s = s[:-2] if s.endswith(".0") else s
     return "0" if s == "-0" else s
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
 # --- geometry ---------------------------------------------------------------------------------
@@ -436,7 +432,7 @@ class _Drawing:
 
     @staticmethod
     def _size(column: Column) -> str:
-        return _plural(column.size, "neuron")
+        return counted(column.size, "neuron")
 
     def _biases(self, column: Column) -> list[list[Part]]:
         """The bias label of each shown neuron of ``column`` (none at its gap)."""
@@ -461,12 +457,12 @@ class _Drawing:
     def _layer_note(self, k: int) -> str:
         wiring, wires = self.f.layers[k], self.f.wires(k)
         if wiring.kind == DENSE:
-            note = _plural(wires, "weight")
+            note = counted(wires, "weight")
             if wiring.weights is not None:
                 note += f", |w| ≤ {number(wiring.scale, self.f.precision, 'text')}"
             return note
         if wiring.kind == ALL:
-            return _plural(wires, "wire") + ", each output from every input"
+            return counted(wires, "wire") + ", each output from every input"
         if wiring.kind == RESHAPE:
             return "reshaped: no wires"
         return "each neuron alone"

@@ -27,7 +27,7 @@ from ..document import (
 )
 from ..elide import shown_indices
 from ..grammar import format_shape
-from ..readable import fixed_or_scientific, visible
+from ..readable import RAISED, UNRAISED, fixed_or_scientific, visible
 from .diagram import Span, diagram_lines, legend
 
 Style = Literal["text", "ascii"]
@@ -41,13 +41,12 @@ _ASCII = str.maketrans(
 )  # fmt: skip
 # A run of superscript signs is one exponent, spelled after a single ^ as the maths printer
 # spells a layer: a⁽¹²⁾ → a^(12), a⁽ˡ⁻¹⁾ → a^(l-1), z³ → z^3, 10⁻⁵ → 10^-5.
-_SUPERSCRIPTS = re.compile("[⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾⁻⁺ˡ]+")
-_ASCII_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾⁻⁺ˡ", "0123456789()-+l")
+_SUPERSCRIPTS = re.compile(f"[{RAISED}]+")
 
 
 def _ascii(s: str) -> str:
     """Prose with its unicode signs spelled in ASCII."""
-    s = _SUPERSCRIPTS.sub(lambda m: "^" + m[0].translate(_ASCII_SUPERSCRIPT), s)
+    s = _SUPERSCRIPTS.sub(lambda m: "^" + m[0].translate(UNRAISED), s)
     return s.translate(_ASCII)
 
 
